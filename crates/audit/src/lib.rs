@@ -1,0 +1,1 @@
+//! ironpen-audit: host-side checks (kernel/CPU fitness, advisory database, hardening).

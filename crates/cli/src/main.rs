@@ -1,0 +1,49 @@
+//! The `ironpen` binary: parse the command line, call the library crates, print results.
+//! Exit codes: the jailed command's own status; 128+N when it was killed by signal N;
+//! 125 when ironpen itself failed.
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod run;
+
+/// Strong, light isolation for one program.
+#[derive(Parser, Debug)]
+#[command(name = "ironpen", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a program in a hardened jail.
+    Run(run::RunArgs),
+    /// Is this kernel and CPU fit to run a jail? (exit 0 fit, 1 unfit, 2 unknown)
+    Check(check::CheckArgs),
+}
+
+/// Exit status meaning "ironpen itself failed" (as opposed to the jailed program).
+pub const EXIT_IRONPEN_FAILED: i32 = 125;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_IRONPEN_FAILED } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Check(args) => check::run(&args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("ironpen: {e:#}");
+            std::process::exit(EXIT_IRONPEN_FAILED);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Seccomp IR, BPF compiler, verifier and interpreter.

@@ -1,0 +1,1 @@
+//! seccomp(2): filter installation and the user-notify ioctls.
