@@ -243,7 +243,11 @@ enum Target<'a> {
 #[allow(clippy::cast_possible_truncation)] // splitting u64 values into their 32-bit halves
 fn emit_cond(asm: &mut Asm, c: &Cond, fail: Label) {
     let pass = asm.label();
-    let (lo, hi) = (c.value as u32, (c.value >> 32) as u32);
+    let value = match c.op {
+        Op::MaskedEq { mask } => c.value & mask,
+        _ => c.value,
+    };
+    let (lo, hi) = (value as u32, (value >> 32) as u32);
     match c.width {
         Width::W32 => {
             asm.ld(arg_lo(c.arg));

@@ -111,7 +111,8 @@ pub enum Op {
     Le,
     Gt,
     Ge,
-    /// `(arg & mask) == value`.
+    /// `(arg & mask) == (value & mask)` (libseccomp's meaning: value bits outside the mask are
+    /// ignored).
     MaskedEq {
         mask: u64,
     },
@@ -149,7 +150,7 @@ impl Cond {
             Op::Le => a <= v,
             Op::Gt => a > v,
             Op::Ge => a >= v,
-            Op::MaskedEq { mask: m } => a & (m & mask) == v,
+            Op::MaskedEq { mask: m } => a & m & mask == v & m,
         }
     }
 }
