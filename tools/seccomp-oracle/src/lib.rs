@@ -265,3 +265,10 @@ pub unsafe fn raw_syscall(nr: i64, args: [u64; 6]) -> Result<i64, i32> {
         Ok(r)
     }
 }
+
+/// `personality(0xffffffff)`: a query that changes nothing. Filters that check personality's
+/// argument must run their program for it, so it measures a forced filter run.
+pub fn personality_query() -> i64 {
+    // SAFETY: personality takes an integer; 0xffffffff only reads the current persona.
+    unsafe { libc::syscall(libc::SYS_personality, 0xffff_ffff_u64) }
+}
