@@ -2,7 +2,7 @@
 //! syscall: `{"name":..., "ret":N}` or `{"name":..., "errno":N}`. Tests run it as a child
 //! process, one per scenario, because a loaded filter cannot be removed.
 //!
-//! Usage: seccomp-probe default | notify
+//! Usage: seccomp-probe default | notify | exec PROGRAM ARGS...
 
 use std::os::fd::AsFd;
 
@@ -194,8 +194,17 @@ fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("default") => probe_default(),
         Some("notify") => probe_notify(),
+        Some("exec") => {
+            // Run a real program under the default profile (exec keeps the filter).
+            use std::os::unix::process::CommandExt;
+            let argv: Vec<String> = std::env::args().skip(2).collect();
+            load(&default_profile(), FilterFlags::NONE);
+            let e = std::process::Command::new(&argv[0]).args(&argv[1..]).exec();
+            eprintln!("exec {argv:?}: {e}");
+            std::process::exit(127);
+        }
         other => {
-            eprintln!("usage: seccomp-probe default|notify (got {other:?})");
+            eprintln!("usage: seccomp-probe default|notify|exec PROGRAM ARGS... (got {other:?})");
             std::process::exit(2);
         }
     }
