@@ -582,3 +582,75 @@ fn podman_and_fixtures_load() {
         verify(&compile(&f, Arch::X86_64).unwrap()).unwrap();
     }
 }
+
+#[test]
+fn explain_agrees_with_the_compiled_program() {
+    let f = default_profile();
+    for arch in Arch::ALL {
+        let prog = compile(&f, arch).unwrap();
+        for line in explain(&f, arch) {
+            for args in [[0u64; 6], [0x1000_0011, 0x5412, 1, 2, 3, 4], [u64::MAX; 6]] {
+                let got = Action::from_ret(
+                    interpret(&prog, &SeccompData::new(arch, line.nr, args)).unwrap(),
+                )
+                .unwrap();
+                match &line.decision {
+                    Decision::Always { action } => assert_eq!(got, *action, "{arch} {}", line.name),
+                    Decision::Conditional { rules, otherwise } => {
+                        let want = rules
+                            .iter()
+                            .find(|(_, cs)| cs.iter().all(|c| c.matches(args[usize::from(c.arg)])))
+                            .map_or(*otherwise, |(a, _)| *a);
+                        assert_eq!(got, want, "{arch} {} {args:x?}", line.name);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_aarch64_syscall_is_in_a_set() {
+    let f = default_profile();
+    let missing: Vec<_> = Arch::Aarch64
+        .table()
+        .iter()
+        .filter(|(_, n)| !f.syscalls.contains_key(*n))
+        .map(|(_, n)| n)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "unclassified aarch64 syscalls: {missing:?}"
+    );
+}
+
+#[test]
+fn sets_compose_and_own_format_round_trips() {
+    let mut f = Filter::new(Action::Errno(EPERM));
+    f.apply_set("@basic-io", Action::Allow)
+        .unwrap()
+        .apply_set("@keyring", Action::KillProcess)
+        .unwrap();
+    assert!(f.apply_set("@nope", Action::Allow).is_err());
+    assert_eq!(decide(&f, "read", [0; 6]), Action::Allow);
+    assert_eq!(decide(&f, "keyctl", [0; 6]), Action::KillProcess);
+    assert_eq!(decide(&f, "openat", [0; 6]), Action::Errno(EPERM));
+    assert!(sets::get("@keyring")
+        .unwrap()
+        .reason("keyctl")
+        .unwrap()
+        .contains("shared with the host"));
+    let json = serde_json::to_string(&default_profile()).unwrap();
+    assert_eq!(parse_profile(&json, &ctx()).unwrap(), default_profile());
+    let oci = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    assert_eq!(
+        decide(&parse_profile(oci, &ctx()).unwrap(), "read", [0; 6]),
+        Action::Allow
+    );
+    assert_eq!(parse_profile("{}", &ctx()).unwrap_err().field, "(document)");
+    let bad = r#"{"default_action":"allow","syscalls":{"ioctl":[{"action":"allow","conds":[{"arg":9,"width":"w64","op":"eq","value":0}]}]}}"#;
+    assert_eq!(
+        parse_profile(bad, &ctx()).unwrap_err().field,
+        "syscalls.ioctl[0]"
+    );
+}

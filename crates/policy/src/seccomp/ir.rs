@@ -255,6 +255,28 @@ impl Filter {
         self.add(name, Rule::always(Action::Allow))
     }
 
+    /// Give every member of a named set (`@mount`, ...) the unconditional `action`, replacing
+    /// its rules; each rule's comment is the set's reason for that member. Members no
+    /// architecture we know has (other ABIs' names) are skipped.
+    pub fn apply_set(&mut self, set: &str, action: Action) -> Result<&mut Self, IrError> {
+        let s = super::sets::get(set).ok_or_else(|| IrError {
+            syscall: set.to_string(),
+            rule: 0,
+            reason: "no such syscall set".into(),
+        })?;
+        for (name, why) in s.members {
+            if super::is_known_anywhere(name) {
+                let rule = Rule {
+                    action,
+                    conds: Vec::new(),
+                    comment: Some(format!("{}: {why}", s.name)),
+                };
+                self.syscalls.insert(name.to_string(), vec![rule]);
+            }
+        }
+        Ok(self)
+    }
+
     /// Check what the compiler relies on: argument indexes 0..=5, 32-bit values fit in 32 bits.
     pub fn validate(&self) -> Result<(), IrError> {
         for (name, rules) in &self.syscalls {

@@ -17,7 +17,7 @@ pub use compile::{bpf, compile, CompileError, Instruction};
 pub use explain::{explain, explain_text, summary, Decision, Line};
 pub use interp::{interpret, InterpError};
 pub use ir::*;
-pub use oci::{from_oci_json, OciContext, OciError};
+pub use oci::{from_oci_json, parse_profile, OciContext, OciError};
 pub use profile::default_profile;
 pub use reference::reference;
 pub use syscalls::{

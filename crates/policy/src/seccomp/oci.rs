@@ -435,3 +435,30 @@ pub fn from_oci_json(json: &str, ctx: &OciContext) -> Result<Filter, OciError> {
     }
     Ok(filter)
 }
+
+/// Read a seccomp profile file in either format: OCI/Docker JSON (it has `defaultAction`) or
+/// ironpen's own (the serde form of [`Filter`], with `default_action`).
+pub fn parse_profile(text: &str, ctx: &OciContext) -> Result<Filter, OciError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| OciError {
+        field: "(document)".into(),
+        reason: format!("not valid JSON: {e}"),
+    })?;
+    match &v {
+        Value::Object(o) if o.contains_key("defaultAction") => from_oci_json(text, ctx),
+        Value::Object(o) if o.contains_key("default_action") => {
+            let f: Filter = serde_json::from_value(v).map_err(|e| OciError {
+                field: "(document)".into(),
+                reason: format!("not an ironpen seccomp filter: {e}"),
+            })?;
+            f.validate().map_err(|e| OciError {
+                field: format!("syscalls.{}[{}]", e.syscall, e.rule),
+                reason: e.reason,
+            })?;
+            Ok(f)
+        }
+        _ => err(
+            "(document)",
+            "neither an OCI seccomp profile (defaultAction) nor an ironpen filter (default_action)",
+        ),
+    }
+}

@@ -4,8 +4,7 @@
 //! syscalls newer than our tables with ENOSYS (as on an older kernel).
 
 use super::ir::{Action, Cond, Filter, Op, Rule, Width};
-use super::sets;
-use super::{syscalls::is_known_anywhere, ENOSYS, EPERM};
+use super::{ENOSYS, EPERM};
 
 /// Sets whose members the default profile allows.
 pub const ALLOWED_SETS: &[&str] = &[
@@ -62,37 +61,13 @@ pub fn default_profile() -> Filter {
     f.bad_arch_action = Action::KillProcess;
     f.x32_action = Action::Errno(EPERM);
 
-    for set in DENIED_SETS
-        .iter()
-        .map(|n| sets::get(n).expect("denied set exists"))
-    {
-        for (name, why) in set.members {
-            if is_known_anywhere(name) && !f.syscalls.contains_key(*name) {
-                f.syscalls.insert(
-                    name.to_string(),
-                    vec![with_comment(
-                        Rule::always(Action::Errno(EPERM)),
-                        format!("{}: {why}", set.name),
-                    )],
-                );
-            }
-        }
+    // Allowed sets first, denied sets after: a syscall in both (none today) ends up denied.
+    for set in ALLOWED_SETS {
+        f.apply_set(set, Action::Allow).expect("allowed set exists");
     }
-    for set in ALLOWED_SETS
-        .iter()
-        .map(|n| sets::get(n).expect("allowed set exists"))
-    {
-        for (name, why) in set.members {
-            if is_known_anywhere(name) && !f.syscalls.contains_key(*name) {
-                f.syscalls.insert(
-                    name.to_string(),
-                    vec![with_comment(
-                        Rule::always(Action::Allow),
-                        format!("{}: {why}", set.name),
-                    )],
-                );
-            }
-        }
+    for set in DENIED_SETS {
+        f.apply_set(set, Action::Errno(EPERM))
+            .expect("denied set exists");
     }
 
     // Arguments that decide. All of these are `int`-sized in the kernel: compare 32 bits.
