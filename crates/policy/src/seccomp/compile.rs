@@ -240,8 +240,11 @@ enum Target<'a> {
     Rules(&'a [Rule]),
 }
 
+/// Emit one condition; `known` is the seccomp_data offset the accumulator holds (if any), so a
+/// repeated load of the same word is skipped. Returns what A holds wherever the condition
+/// jumps to `fail`, and updates `known` for the pass path.
 #[allow(clippy::cast_possible_truncation)] // splitting u64 values into their 32-bit halves
-fn emit_cond(asm: &mut Asm, c: &Cond, fail: Label) {
+fn emit_cond(asm: &mut Asm, c: &Cond, fail: Label, known: &mut Option<u32>) -> Option<u32> {
     let pass = asm.label();
     let value = match c.op {
         Op::MaskedEq { mask } => c.value & mask,
@@ -250,7 +253,9 @@ fn emit_cond(asm: &mut Asm, c: &Cond, fail: Label) {
     let (lo, hi) = (value as u32, (value >> 32) as u32);
     match c.width {
         Width::W32 => {
-            asm.ld(arg_lo(c.arg));
+            if *known != Some(arg_lo(c.arg)) {
+                asm.ld(arg_lo(c.arg));
+            }
             match c.op {
                 Op::Eq => asm.jump(bpf::JEQ, lo, pass, fail),
                 Op::Ne => asm.jump(bpf::JEQ, lo, fail, pass),
@@ -304,19 +309,33 @@ fn emit_cond(asm: &mut Asm, c: &Cond, fail: Label) {
         }
     }
     asm.place(pass);
+    // A plain 32-bit compare leaves the argument word in A on both paths; anything else
+    // (a mask, or two halves) leaves A unknown.
+    *known = match (c.width, c.op) {
+        (Width::W32, op) if !matches!(op, Op::MaskedEq { .. }) => Some(arg_lo(c.arg)),
+        _ => None,
+    };
+    *known
 }
 
 fn emit_target(asm: &mut Asm, t: &Target<'_>, fallback: Action) {
     match t {
         Target::Ret(a) => asm.ret(*a),
         Target::Rules(rules) => {
+            let mut known = None; // A holds nr here, never an argument word
             for rule in rules.iter() {
                 let next = asm.label();
+                let mut at_fail: Option<Option<u32>> = None;
                 for c in &rule.conds {
-                    emit_cond(asm, c, next);
+                    let f = emit_cond(asm, c, next, &mut known);
+                    at_fail = Some(match at_fail {
+                        Some(prev) if prev != f => None,
+                        _ => f,
+                    });
                 }
                 asm.ret(rule.action);
                 asm.place(next);
+                known = at_fail.flatten();
             }
             asm.ret(fallback);
         }
