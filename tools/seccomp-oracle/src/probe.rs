@@ -2,7 +2,7 @@
 //! syscall: `{"name":..., "ret":N}` or `{"name":..., "errno":N}`. Tests run it as a child
 //! process, one per scenario, because a loaded filter cannot be removed.
 //!
-//! Usage: seccomp-probe default | notify | exec PROGRAM ARGS...
+//! Usage: seccomp-probe default | notify | long | exec PROGRAM ARGS...
 
 use std::os::fd::AsFd;
 
@@ -190,10 +190,50 @@ fn probe_notify() {
     );
 }
 
+/// A program of 2,000+ instructions whose search-tree jumps need `ja` trampolines: the kernel must
+/// accept it and decide as our interpreter does.
+fn probe_long() {
+    use ironpen_policy::seccomp::{Cond, Op, Width};
+    let arch = Arch::native().unwrap();
+    let mut f = Filter::new(Action::Allow);
+    for (i, (_, name)) in arch.table().iter().enumerate() {
+        let v = i as u64;
+        f.add(
+            name,
+            Rule::when(
+                Action::Errno(2),
+                vec![Cond::new(0, Width::W64, Op::Eq, (v << 32) | v)],
+            ),
+        );
+    }
+    let prog = compile(&f, arch).expect("compile");
+    report("long_len", Ok(prog.len() as i64));
+    report(
+        "long_trampolines",
+        Ok(prog.iter().filter(|i| i.code == 0x05).count() as i64),
+    );
+    load(&f, FilterFlags::NONE);
+    for name in ["getppid", "getpid", "file_setattr"] {
+        let (idx, nr) = arch
+            .table()
+            .iter()
+            .enumerate()
+            .find(|(_, (_, n))| *n == name)
+            .map(|(i, (nr, _))| (i as u64, i64::from(nr)))
+            .unwrap();
+        report(&format!("{name}_plain"), sys(nr, [0; 6]).map(|_| 0));
+        report(
+            &format!("{name}_match"),
+            sys(nr, [(idx << 32) | idx, 0, 0, 0, 0, 0]).map(|_| 0),
+        );
+    }
+}
+
 fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("default") => probe_default(),
         Some("notify") => probe_notify(),
+        Some("long") => probe_long(),
         Some("exec") => {
             // Run a real program under the default profile (exec keeps the filter).
             use std::os::unix::process::CommandExt;
@@ -204,7 +244,9 @@ fn main() {
             std::process::exit(127);
         }
         other => {
-            eprintln!("usage: seccomp-probe default|notify|exec PROGRAM ARGS... (got {other:?})");
+            eprintln!(
+                "usage: seccomp-probe default|notify|long|exec PROGRAM ARGS... (got {other:?})"
+            );
             std::process::exit(2);
         }
     }

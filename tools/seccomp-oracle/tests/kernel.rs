@@ -129,3 +129,15 @@ fn kernel_knows_our_actions() {
         (80, 24, 64)
     );
 }
+
+#[test]
+fn kernel_accepts_trampolines() {
+    let r = run_probe("long");
+    assert!(r["long_len"].unwrap() > 2000, "{r:?}");
+    assert!(r["long_trampolines"].unwrap() > 0, "{r:?}");
+    for name in ["getppid", "getpid", "file_setattr"] {
+        assert_eq!(r[&format!("{name}_match")], Err(2), "{name}: {r:?}");
+    }
+    assert_eq!(r["getppid_plain"], Ok(0));
+    assert_eq!(r["getpid_plain"], Ok(0));
+}
