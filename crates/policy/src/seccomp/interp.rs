@@ -44,11 +44,14 @@ pub(crate) fn run(prog: &[Instruction], data: &SeccompData) -> u32 {
             STX => mem[k as usize] = x,
             ALU => {
                 let src = if ins.code & 0x08 == X { x } else { k };
+                if ins.code & 0xf0 == DIV && src == 0 {
+                    return 0; // the kernel ends the program with 0 (kill) on division by X == 0
+                }
                 a = match ins.code & 0xf0 {
                     ADD => a.wrapping_add(src),
                     SUB => a.wrapping_sub(src),
                     MUL => a.wrapping_mul(src),
-                    DIV => a.checked_div(src).unwrap_or(0),
+                    DIV => a / src,
                     AND => a & src,
                     OR => a | src,
                     XOR => a ^ src,
