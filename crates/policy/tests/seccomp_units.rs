@@ -658,6 +658,11 @@ fn sets_compose_and_own_format_round_trips() {
 #[test]
 fn division_by_zero_register_ends_the_program_with_zero() {
     // X = 0; A = 5; A /= X -> the kernel returns 0 (SECCOMP_RET_KILL_THREAD).
-    let prog = [ins(0x01, 0, 0, 0), ins(0x00, 0, 0, 5), ins(0x3c, 0, 0, 0), RET_ALLOW];
+    let prog = [
+        ins(0x01, 0, 0, 0),
+        ins(0x00, 0, 0, 5),
+        ins(0x3c, 0, 0, 0),
+        RET_ALLOW,
+    ];
     assert_eq!(interpret(&prog, &SeccompData::default()), Ok(0));
 }
