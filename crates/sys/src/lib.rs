@@ -4,5 +4,6 @@
 //! Rules: one syscall per `unsafe` block, a `// SAFETY:` comment above each, and compile-time
 //! size checks on kernel structs we build by hand.
 
+pub mod detect;
 pub mod probe;
 pub mod seccomp;
