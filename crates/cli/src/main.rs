@@ -30,11 +30,7 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() {
-                EXIT_IRONPEN_FAILED
-            } else {
-                0
-            };
+            let code = if e.use_stderr() { EXIT_IRONPEN_FAILED } else { 0 };
             let _ = e.print();
             std::process::exit(code);
         }
