@@ -421,15 +421,12 @@ impl Report {
         if let Some(features) = &self.features {
             let _ = writeln!(o, "\nFEATURES (what ironpen will use)");
             for (name, st) in features.entries() {
-                let _ = writeln!(
-                    o,
-                    "  {name:<20} {:<11} {}",
-                    st.level(),
-                    st.reason().unwrap_or("")
-                );
-            }
-            if let Some(abi) = features.landlock.abi {
-                let _ = writeln!(o, "  {:<20} {:<11} ABI {abi}", "", "");
+                let detail = match (name, st.reason(), features.landlock.abi) {
+                    (_, Some(r), _) => r.to_owned(),
+                    ("landlock", None, Some(abi)) => format!("ABI {abi}"),
+                    _ => String::new(),
+                };
+                let _ = writeln!(o, "  {name:<20} {:<11} {detail}", st.level());
             }
         }
 
@@ -440,10 +437,14 @@ impl Report {
                 Match::NotAffected(w) => ("ok", w),
                 Match::Unknown(w) => ("unknown", w),
             };
-            let name = a.name.as_ref().map(|n| format!(" {n}")).unwrap_or_default();
+            let name = a
+                .name
+                .as_ref()
+                .map(|n| format!("{n}: "))
+                .unwrap_or_default();
             let _ = writeln!(
                 o,
-                "  {:<9} {:<15} {:<11}{name}: {why}",
+                "  {:<9} {:<15} {:<10} {name}{why}",
                 word,
                 a.id,
                 a.class.as_str()
