@@ -47,6 +47,27 @@ const RULES: &[Rule] = &[
         when_absent: "kernel older than 6.2: TIOCSTI cannot be turned off system-wide",
     },
     Rule {
+        name: "dev.tty.ldisc_autoload",
+        ok: |v| v == 0,
+        recommended: "0",
+        why: "1 lets any user who can open a pty load line-discipline modules (n_hdlc, n_gsm had local-root bugs), so a jail with a pty can pull kernel attack surface in",
+        when_absent: "kernel older than 5.1: line disciplines always autoload",
+    },
+    Rule {
+        name: "fs.protected_symlinks",
+        ok: |v| v >= 1,
+        recommended: "1",
+        why: "0 lets a process plant symlinks in shared sticky directories (a bind-mounted /tmp) that root processes on the host then follow",
+        when_absent: "kernel without the knob",
+    },
+    Rule {
+        name: "fs.protected_hardlinks",
+        ok: |v| v >= 1,
+        recommended: "1",
+        why: "0 lets a process hard-link files it cannot write (setuid binaries, root-owned configs) into places it controls",
+        when_absent: "kernel without the knob",
+    },
+    Rule {
         name: "kernel.yama.ptrace_scope",
         ok: |v| v >= 1,
         recommended: ">= 1",

@@ -133,6 +133,8 @@ fn missing_cpu_tree_is_unknown_and_gate_fails_closed() {
 fn sysctls_read_from_fake_procfs() {
     let t = tempfile::tempdir().unwrap();
     put(t.path(), "sys/dev/tty/legacy_tiocsti", "1\n");
+    put(t.path(), "sys/dev/tty/ldisc_autoload", "0\n");
+    put(t.path(), "sys/fs/protected_hardlinks", "0\n");
     put(t.path(), "sys/kernel/unprivileged_bpf_disabled", "2\n");
     put(t.path(), "sys/vm/unprivileged_userfaultfd", "0\n");
     put(t.path(), "sys/kernel/perf_event_paranoid", "1\n");
@@ -142,6 +144,8 @@ fn sysctls_read_from_fake_procfs() {
     let get = |n: &str| s.iter().find(|f| f.name == n).unwrap();
     assert_eq!(get("dev.tty.legacy_tiocsti").state, SysctlState::Weak);
     assert_eq!(get("dev.tty.legacy_tiocsti").value, Some(1));
+    assert_eq!(get("dev.tty.ldisc_autoload").state, SysctlState::Ok);
+    assert_eq!(get("fs.protected_hardlinks").state, SysctlState::Weak);
     assert!(matches!(
         get("kernel.yama.ptrace_scope").state,
         SysctlState::Absent(_)
@@ -157,7 +161,11 @@ fn sysctls_read_from_fake_procfs() {
         SysctlState::Unreadable(_)
     ));
     assert_eq!(get("kernel.dmesg_restrict").state, SysctlState::Ok);
-    assert_eq!(s.len(), 7);
+    assert!(matches!(
+        get("fs.protected_symlinks").state,
+        SysctlState::Absent(_)
+    ));
+    assert_eq!(s.len(), 10);
 }
 
 #[test]

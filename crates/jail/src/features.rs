@@ -602,6 +602,77 @@ mod tests {
         assert_eq!(json["clone3"]["status"], "available");
     }
 
+    /// The run path calls these on every start: each must stay well under a millisecond.
+    /// `cargo test -p ironpen-jail cheap_probes -- --nocapture` prints the medians.
+    #[test]
+    fn cheap_probes_are_cheap() {
+        fn median_us(f: &dyn Fn()) -> f64 {
+            let mut t: Vec<f64> = (0..101)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    f();
+                    start.elapsed().as_secs_f64() * 1e6
+                })
+                .collect();
+            t.sort_by(f64::total_cmp);
+            t[50]
+        }
+        let probes: [(&str, &dyn Fn()); 11] = [
+            ("landlock_abi", &|| {
+                std::hint::black_box(landlock_abi());
+            }),
+            ("seccomp_filter", &|| {
+                std::hint::black_box(seccomp_filter());
+            }),
+            ("seccomp_notify", &|| {
+                std::hint::black_box(seccomp_notify());
+            }),
+            ("mdwe", &|| {
+                std::hint::black_box(mdwe());
+            }),
+            ("clone3", &|| {
+                std::hint::black_box(clone3());
+            }),
+            ("openat2", &|| {
+                std::hint::black_box(openat2());
+            }),
+            ("mount_setattr", &|| {
+                std::hint::black_box(mount_setattr());
+            }),
+            ("pidfd", &|| {
+                std::hint::black_box(pidfd());
+            }),
+            ("userns", &|| {
+                std::hint::black_box(userns());
+            }),
+            ("overlay_userxattr", &|| {
+                std::hint::black_box(overlay_userxattr());
+            }),
+            ("cgroups", &|| {
+                std::hint::black_box(cgroups());
+            }),
+        ];
+        for (name, f) in probes {
+            let us = median_us(f);
+            println!("{name:<20} {us:>8.1} us");
+            assert!(us < 1000.0, "{name} took {us} us");
+        }
+        println!(
+            "{:<20} {:>8.1} us",
+            "seccomp_notify_status",
+            median_us(&|| {
+                std::hint::black_box(seccomp_notify_status());
+            })
+        );
+        println!(
+            "{:<20} {:>8.1} us",
+            "detect (all)",
+            median_us(&|| {
+                std::hint::black_box(detect());
+            })
+        );
+    }
+
     #[test]
     fn landlock_levels() {
         assert_eq!(landlock_status_for(7), Status::Available);
