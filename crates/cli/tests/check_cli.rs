@@ -217,3 +217,65 @@ fn unreadable_database_is_unknown_not_fit() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/advisories.toml"), "{err}");
 }
+
+/// The same detection as an unprivileged user (uid/gid 65534): the distribution knobs apply,
+/// and the probes that need no privilege (ADDFD, Landlock) answer the same.
+#[test]
+fn features_as_unprivileged_user() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
+    if !rustix_is_root() {
+        eprintln!("skip: needs root to switch to uid 65534");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("ironpen");
+    // Copy in a child process: a write fd held by this (multi-threaded) test process could leak
+    // into children other tests fork, and exec would fail with ETXTBSY.
+    let cp = Command::new("cp").arg(env!("CARGO_BIN_EXE_ironpen")).arg(&bin).status().unwrap();
+    assert!(cp.success());
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(&bin)
+        .args(["check", "--json"])
+        .uid(65534)
+        .gid(65534)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let j = json(&out);
+    assert_eq!(j["features"]["user_namespaces"]["privileged_caller"], false);
+    let root = json(&ironpen(&["--json"]));
+    assert_eq!(
+        root["features"]["user_namespaces"]["privileged_caller"],
+        true
+    );
+    for f in [
+        "seccomp_notify",
+        "landlock",
+        "clone3",
+        "openat2",
+        "mount_setattr",
+        "pidfd",
+        "mdwe",
+    ] {
+        assert_eq!(
+            j["features"][f], root["features"][f],
+            "{f} differs between root and uid 65534"
+        );
+    }
+    // On this machine (no Debian/Ubuntu restriction knobs) unprivileged user namespaces work.
+    if j["features"]["user_namespaces"]["unprivileged_userns_clone"].is_null()
+        && j["features"]["user_namespaces"]["apparmor_restrict_unprivileged_userns"].is_null()
+    {
+        assert_eq!(
+            j["features"]["user_namespaces"]["status"]["status"],
+            "available"
+        );
+    }
+}
+
+fn rustix_is_root() -> bool {
+    let out = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}

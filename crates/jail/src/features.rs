@@ -313,9 +313,28 @@ fn read_u64(path: &Path) -> Option<u64> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-/// User namespaces for this caller. Cheap (three small /proc reads).
+/// User namespaces for this caller. Cheap (a few small /proc reads).
 pub fn userns() -> UserNsStatus {
-    userns_at(Path::new("/proc"), rustix::process::geteuid().is_root())
+    let procfs = Path::new("/proc");
+    userns_at(procfs, privileged_in_initial_userns(procfs))
+}
+
+/// CAP_SYS_ADMIN in the initial user namespace: the distribution knobs do not restrict such a
+/// caller. Root inside a container (mapped uid 0) does not count.
+pub fn privileged_in_initial_userns(procfs: &Path) -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    let Ok(status) = fs::read_to_string(procfs.join("self/status")) else {
+        return false;
+    };
+    let cap_admin = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0);
+    let initial_ns = fs::read_to_string(procfs.join("self/uid_map"))
+        .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+        .unwrap_or(false);
+    cap_admin && initial_ns
 }
 
 /// [`userns`] with a configurable procfs root (for tests with fake trees).
@@ -705,6 +724,21 @@ mod tests {
         let s = userns_at(&t, false);
         assert!(matches!(s.status, Status::Degraded(_)));
         assert_eq!(s.apparmor_restrict_unprivileged_userns, Some(1));
+        let _ = fs::remove_dir_all(&t);
+    }
+
+    #[test]
+    fn privileged_means_cap_sys_admin_in_the_initial_namespace() {
+        let t = tempfile_dir();
+        write(&t, "self/status", "Name:\tx\nCapEff:\t000001ffffffffff\n");
+        write(&t, "self/uid_map", "         0          0 4294967295\n");
+        assert!(privileged_in_initial_userns(&t));
+        // Root in a container: uid 0 mapped from a host range.
+        write(&t, "self/uid_map", "         0     100000      65536\n");
+        assert!(!privileged_in_initial_userns(&t));
+        write(&t, "self/uid_map", "         0          0 4294967295\n");
+        write(&t, "self/status", "Name:\tx\nCapEff:\t0000000000000000\n");
+        assert!(!privileged_in_initial_userns(&t));
         let _ = fs::remove_dir_all(&t);
     }
 
