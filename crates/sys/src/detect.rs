@@ -170,13 +170,33 @@ const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 /// ADDFD for a notification id that does not exist: `ENOENT` means the ioctl is known, `EINVAL`
 /// means it is not. no_new_privs and the filter are per-thread and end with the thread; the
 /// listener fd is closed before it exits. The calling thread is untouched.
+///
+/// `join` returns once the thread has released its memory, slightly before the kernel removes
+/// it from the thread group; this function also waits until `/proc/self/task/TID` is gone, so a
+/// caller may `unshare(CLONE_NEWUSER)` (which needs a single-threaded process) right after.
 pub fn seccomp_notify_addfd() -> io::Result<bool> {
-    std::thread::Builder::new()
+    let (result, tid) = std::thread::Builder::new()
         .name("ironpen-addfd-probe".into())
-        .spawn(addfd_probe_on_this_thread)
+        .spawn(|| (addfd_probe_on_this_thread(), current_tid()))
         .map_err(|e| io::Error::new(e.kind(), format!("spawn probe thread: {e}")))?
         .join()
-        .map_err(|_| io::Error::other("ADDFD probe thread panicked"))?
+        .map_err(|_| io::Error::other("ADDFD probe thread panicked"))?;
+    let task = std::path::PathBuf::from(format!("/proc/self/task/{tid}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+    while task.exists() {
+        if std::time::Instant::now() > deadline {
+            return Err(io::Error::other(format!(
+                "ADDFD probe thread {tid} still listed in /proc/self/task after 200 ms"
+            )));
+        }
+        std::thread::yield_now();
+    }
+    result
+}
+
+fn current_tid() -> libc::pid_t {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { libc::gettid() }
 }
 
 fn addfd_probe_on_this_thread() -> io::Result<bool> {
@@ -278,6 +298,12 @@ mod tests {
         assert!(seccomp_filter_flags_known(1 << 3).unwrap());
         assert!(!seccomp_filter_flags_known(1 << 30).unwrap());
         assert!(seccomp_notify_addfd().unwrap());
+        // The helper thread is gone from the thread group, not just joined.
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let comm =
+                std::fs::read_to_string(task.unwrap().path().join("comm")).unwrap_or_default();
+            assert_ne!(comm.trim(), "ironpen-addfd-p", "probe thread still listed");
+        }
         // The probe thread's filter must not have leaked onto this thread.
         let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
         assert!(status.contains("Seccomp:\t0"), "{status}");
