@@ -63,6 +63,14 @@ pub struct RunArgs {
     /// Keep file descriptor N open in the jail (0, 1 and 2 always are; every other is closed).
     #[arg(long = "pass-fd", value_name = "N", action = clap::ArgAction::Append)]
     pub pass_fd: Vec<i32>,
+    /// Seccomp filter: "default" (ironpen's profile), "none", or a profile FILE (OCI/Docker
+    /// seccomp JSON, or ironpen's own JSON form).
+    #[arg(long, value_name = "default|none|FILE")]
+    pub seccomp: Option<String>,
+    /// Print what the jail enforces (protection by protection) to stderr before the program
+    /// starts.
+    #[arg(long)]
+    pub report: bool,
     /// Print the plan (JSON) and exit without running anything.
     #[arg(long = "print-plan")]
     pub print_plan: bool,
@@ -123,13 +131,20 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         keep_env: args.keep_env,
         pass_fds: args.pass_fd,
         strict: args.strict,
+        seccomp: args.seccomp,
     };
     let spec = request.plan()?;
     if args.print_plan {
         println!("{}", serde_json::to_string_pretty(&spec)?);
         return Ok(0);
     }
-    match ironpen_jail::spawn::run(&spec) {
+    let show = args.report;
+    let on_report = |r: &ironpen_jail::report::Report| {
+        if show {
+            eprint!("ironpen: enforced:\n{r}");
+        }
+    };
+    match ironpen_jail::spawn::run_with_report(&spec, on_report) {
         Ok(outcome) => Ok(outcome.exit_code()),
         Err(e) => {
             eprintln!("ironpen: {e}");

@@ -233,7 +233,11 @@ fn features_as_unprivileged_user() {
     let bin = dir.path().join("ironpen");
     // Copy in a child process: a write fd held by this (multi-threaded) test process could leak
     // into children other tests fork, and exec would fail with ETXTBSY.
-    let cp = Command::new("cp").arg(env!("CARGO_BIN_EXE_ironpen")).arg(&bin).status().unwrap();
+    let cp = Command::new("cp")
+        .arg(env!("CARGO_BIN_EXE_ironpen"))
+        .arg(&bin)
+        .status()
+        .unwrap();
     assert!(cp.success());
     fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
     let out = Command::new(&bin)

@@ -15,9 +15,12 @@ use rustix::thread::{CapabilitiesSecureBits, CapabilitySet, CapabilitySets};
 
 use crate::caps::{self, Capability};
 use crate::error::{Ctx, SetupError, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_SETUP_FAILED};
-use crate::mounts;
+use crate::mounts::{self, ProcMode};
 use crate::protocol::{self, Message};
+use crate::report::{Entry, Level, Report};
 use crate::spec::JailSpec;
+use crate::{landlock, mdwe};
+use ironpen_sys::seccomp::SockFilter;
 
 /// Signals ironpen forwards to the jailed program.
 pub const FORWARDED: [i32; 7] = [
@@ -43,8 +46,8 @@ pub(crate) mod libc_sig {
 }
 
 /// Entry point of the jail's init after clone3. Never returns.
-pub(crate) fn init_main(spec: &JailSpec, sock: OwnedFd) -> ! {
-    let err = match init_setup(spec, &sock) {
+pub(crate) fn init_main(spec: &JailSpec, seccomp: &[SockFilter], sock: OwnedFd) -> ! {
+    let err = match init_setup(spec, seccomp, &sock) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -54,7 +57,11 @@ pub(crate) fn init_main(spec: &JailSpec, sock: OwnedFd) -> ! {
 
 enum Never {}
 
-fn init_setup(spec: &JailSpec, sock: &OwnedFd) -> Result<Never, SetupError> {
+fn init_setup(
+    spec: &JailSpec,
+    seccomp: &[SockFilter],
+    sock: &OwnedFd,
+) -> Result<Never, SetupError> {
     // Die with ironpen. The parent is single-threaded, so "parent thread exits" = "ironpen exits".
     rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
         .ctx("prctl(PR_SET_PDEATHSIG)", String::new)?;
@@ -80,7 +87,7 @@ fn init_setup(spec: &JailSpec, sock: &OwnedFd) -> Result<Never, SetupError> {
     rustix::thread::set_capabilities_secure_bits(CapabilitiesSecureBits::NO_SETUID_FIXUP)
         .ctx("prctl(PR_SET_SECUREBITS)", || "NO_SETUID_FIXUP".into())?;
     set_ids(spec)?;
-    mounts::build_and_pivot(&spec.mounts, sources, &spec.ids)?;
+    let proc_mode = mounts::build_and_pivot(&spec.mounts, sources, &spec.ids)?;
 
     rustix::system::sethostname(spec.hostname.as_bytes())
         .ctx("sethostname", || format!("{:?}", spec.hostname))?;
@@ -89,7 +96,7 @@ fn init_setup(spec: &JailSpec, sock: &OwnedFd) -> Result<Never, SetupError> {
     }
 
     let program_pid = match sysproc::clone3(0, None).ctx("clone3", || "program process".into())? {
-        Forked::Child => program_main(spec, sock),
+        Forked::Child => program_main(spec, seccomp, proc_mode, sock),
         Forked::Parent { pid, pidfd } => {
             drop(pidfd);
             pid
@@ -176,8 +183,8 @@ fn reap_and_forward(program: i32, sock: BorrowedFd<'_>) -> ! {
 }
 
 /// Entry point of the program's process. Never returns.
-fn program_main(spec: &JailSpec, sock: &OwnedFd) -> ! {
-    let err = match program_setup(spec) {
+fn program_main(spec: &JailSpec, seccomp: &[SockFilter], proc_mode: ProcMode, sock: &OwnedFd) -> ! {
+    let err = match program_setup(spec, seccomp, proc_mode, sock.as_fd()) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -185,7 +192,12 @@ fn program_main(spec: &JailSpec, sock: &OwnedFd) -> ! {
     sysproc::exit_now(err.exit_code)
 }
 
-fn program_setup(spec: &JailSpec) -> Result<Never, SetupError> {
+fn program_setup(
+    spec: &JailSpec,
+    seccomp: &[SockFilter],
+    proc_mode: ProcMode,
+    sock: BorrowedFd<'_>,
+) -> Result<Never, SetupError> {
     // Own process group, so forwarded terminal signals reach the program and its children.
     rustix::process::setpgid(None, None).ctx("setpgid", String::new)?;
     for r in &spec.rlimits {
@@ -207,7 +219,30 @@ fn program_setup(spec: &JailSpec) -> Result<Never, SetupError> {
     for &fd in &spec.pass_fds {
         ironpen_sys::fd::clear_cloexec(fd).ctx("fcntl(F_SETFD)", || format!("--pass-fd {fd}"))?;
     }
+
+    let mut report = base_report(spec, proc_mode);
+    report.push(mdwe::apply(spec)?);
+    report.push(landlock::restrict(spec)?);
+    report.push(seccomp_entry(spec, seccomp));
+    if spec.strict {
+        if let Some(e) = report.shortfalls().next() {
+            let why = format!("not fully enforced ({}: {})", e.level, e.detail);
+            return Err(SetupError::other("--strict", &e.feature, why));
+        }
+    }
+    let _ = protocol::send(sock, &Message::Report(report));
     signal::set_mask(&SigSet::empty()).ctx("sigprocmask", || "unblock signals".into())?;
+    // Last: from here on only the syscalls the filter allows (execve among them).
+    if !seccomp.is_empty() {
+        let profile = || {
+            spec.seccomp
+                .as_ref()
+                .map(|p| p.profile.clone())
+                .unwrap_or_default()
+        };
+        ironpen_sys::seccomp::install_filter(seccomp, ironpen_sys::seccomp::FilterFlags::NONE)
+            .ctx("seccomp(SET_MODE_FILTER)", profile)?;
+    }
     let e = sysproc::execve(&args);
     let code = match e.raw_os_error() {
         Some(libc_errno::ENOENT) => EXIT_NOT_FOUND,
@@ -276,6 +311,59 @@ fn set_ids(spec: &JailSpec) -> Result<(), SetupError> {
     rustix::thread::set_thread_res_gid(gid, gid, gid)
         .ctx("setresgid", || spec.ids.gid.to_string())?;
     rustix::thread::set_thread_res_uid(uid, uid, uid).ctx("setresuid", || spec.ids.uid.to_string())
+}
+
+/// The protections set up before the program stage, as the report states them.
+fn base_report(spec: &JailSpec, proc_mode: ProcMode) -> Report {
+    let mut r = Report::default();
+    let net = if spec.share_net {
+        "network shared with the host"
+    } else {
+        "own network namespace, loopback only"
+    };
+    r.push(Entry::full(
+        "namespaces",
+        format!("user mount pid ipc uts cgroup; {net}"),
+    ));
+    r.push(Entry::full(
+        "filesystem",
+        "new tmpfs root, read-only; pivot_root, old root detached",
+    ));
+    r.push(match proc_mode {
+        ProcMode::PidOnly => Entry::full("proc", "subset=pid: no /proc/sys, /proc/kcore, ..."),
+        ProcMode::Full => Entry::new(
+            "proc",
+            Level::Partial,
+            "kernel lacks subset=pid: global /proc files visible",
+        ),
+        ProcMode::NotMounted => Entry::full("proc", "not mounted"),
+    });
+    let caps = if spec.caps.is_empty() {
+        "none".to_string()
+    } else {
+        spec.caps
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    r.push(Entry::full(
+        "capabilities",
+        format!("bounding/ambient = {caps}; SECBIT_NOROOT locked"),
+    ));
+    r.push(Entry::full("no_new_privs", "set"));
+    r
+}
+
+/// Seccomp's report line; installation itself is the last step before execve.
+fn seccomp_entry(spec: &JailSpec, prog: &[SockFilter]) -> Entry {
+    match &spec.seccomp {
+        Some(p) => Entry::full(
+            "seccomp",
+            format!("profile {}, {} instructions", p.profile, prog.len()),
+        ),
+        None => Entry::off("seccomp", "disabled by request (--seccomp none)"),
+    }
 }
 
 /// Find argv[0] like execvp, but with the jail's PATH and inside the jail.

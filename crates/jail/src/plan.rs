@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use crate::caps::Capability;
 use crate::rlimits::RlimitSpec;
-use crate::spec::{jail_path, BindMode, Identity, JailSpec, MountOp, SpecError};
+use crate::spec::{
+    jail_path, BindMode, Identity, JailSpec, MountOp, Protection, SeccompPlan, SpecError,
+};
+use ironpen_policy::seccomp::{self as sc, Arch, OciContext};
 
 /// Host id that a root-started jail's ids map to: the kernel's overflow id "nobody", which owns
 /// nothing that matters on a host. See docs/jail.md.
@@ -49,6 +52,8 @@ pub struct Request {
     pub keep_env: Vec<String>,
     pub pass_fds: Vec<i32>,
     pub strict: bool,
+    /// `default` (or unset), `none`, or the path of a profile file (OCI/Docker JSON or ours).
+    pub seccomp: Option<String>,
 }
 
 /// Host entries under /etc that ordinary programs need (read-only). Missing ones are skipped.
@@ -156,6 +161,7 @@ impl Request {
             None => ids.home.clone(),
         };
         let env = self.environment(&ids)?;
+        let seccomp = self.seccomp_plan(&caps_names(&caps))?;
         Ok(JailSpec {
             argv: self.argv.clone(),
             env,
@@ -168,7 +174,45 @@ impl Request {
             rlimits,
             pass_fds,
             strict: self.strict,
+            seccomp,
+            landlock: Protection::BestEffort,
+            mdwe: Protection::BestEffort,
         })
+    }
+
+    fn seccomp_plan(
+        &self,
+        caps: &std::collections::BTreeSet<String>,
+    ) -> Result<Option<SeccompPlan>, SpecError> {
+        let arch = Arch::native().ok_or_else(|| {
+            SpecError::new(
+                "--seccomp",
+                "",
+                "no syscall table for this CPU architecture",
+            )
+        })?;
+        let filter = match self.seccomp.as_deref() {
+            None | Some("default") => sc::default_profile(),
+            Some("none") => return Ok(None),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| SpecError::new("--seccomp", path, format!("cannot read: {e}")))?;
+                let mut ctx = OciContext::new(arch);
+                ctx.caps = caps.clone();
+                sc::parse_profile(&text, &ctx)
+                    .map_err(|e| SpecError::new("--seccomp", path, e.to_string()))?
+            }
+        };
+        // Compile once here so a bad profile is reported before anything runs.
+        sc::compile(&filter, arch).map_err(|e| {
+            SpecError::new(
+                "--seccomp",
+                self.seccomp.as_deref().unwrap_or("default"),
+                format!("does not compile: {e}"),
+            )
+        })?;
+        let profile = self.seccomp.clone().unwrap_or_else(|| "default".into());
+        Ok(Some(SeccompPlan { profile, filter }))
     }
 
     fn identity(&self) -> Result<Identity, SpecError> {
@@ -244,6 +288,13 @@ impl Request {
         }
         Ok(env)
     }
+}
+
+/// Capability names as OCI profiles spell them (`CAP_NET_BIND_SERVICE`), for `includes.caps`.
+fn caps_names(caps: &[Capability]) -> std::collections::BTreeSet<String> {
+    caps.iter()
+        .map(|c| format!("CAP_{}", c.name().to_ascii_uppercase()))
+        .collect()
 }
 
 fn host_user_name(uid: u32) -> Option<String> {

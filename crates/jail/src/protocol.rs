@@ -16,6 +16,8 @@ pub enum Message {
     Exited(i32),
     /// The program was killed by this signal.
     Signaled(i32),
+    /// What the jail enforces, sent right before execve.
+    Report(crate::report::Report),
 }
 
 const MAX: usize = 64 * 1024;

@@ -12,7 +12,10 @@ use rustix::process::{Signal, WaitId, WaitIdOptions};
 use crate::child::{self, libc_sig};
 use crate::error::{Ctx, SetupError, EXIT_SETUP_FAILED};
 use crate::protocol::{self, Message};
+use crate::report::Report;
 use crate::spec::JailSpec;
+use ironpen_policy::seccomp::{compile, Arch};
+use ironpen_sys::seccomp::SockFilter;
 
 /// How a jailed program ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +36,16 @@ impl Outcome {
 
 /// Run `spec` and wait for the program. Errors are ironpen's own (setup) failures.
 pub fn run(spec: &JailSpec) -> Result<Outcome, SetupError> {
+    run_with_report(spec, |_| {})
+}
+
+/// Like [`run`], calling `on_report` with the enforcement report once the jail is set up (just
+/// before the program starts).
+pub fn run_with_report(
+    spec: &JailSpec,
+    mut on_report: impl FnMut(&Report),
+) -> Result<Outcome, SetupError> {
+    let seccomp = compile_seccomp(spec)?;
     if rustix::process::geteuid().is_root() {
         // Supplementary groups survive a user namespace and keep their host meaning; group 0
         // (root) must not ride into the jail. Rootless callers cannot drop theirs (setgroups is
@@ -67,7 +80,7 @@ pub fn run(spec: &JailSpec) -> Result<Outcome, SetupError> {
         Forked::Child => {
             drop(ours);
             drop(sigfd);
-            child::init_main(spec, theirs)
+            child::init_main(spec, &seccomp, theirs)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
@@ -81,7 +94,7 @@ pub fn run(spec: &JailSpec) -> Result<Outcome, SetupError> {
         let _ = rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED);
         return Err(e);
     }
-    let outcome = supervise(&ours, &pidfd, &sigfd);
+    let outcome = supervise(&ours, &pidfd, &sigfd, &mut on_report);
     let _ = signal::set_mask(&old_mask);
     outcome
 }
@@ -100,7 +113,32 @@ fn write_id_maps(pid: i32, spec: &JailSpec) -> Result<(), SetupError> {
     write("gid_map", format!("{} {} 1\n", ids.gid, ids.host_gid))
 }
 
-fn supervise(sock: &OwnedFd, pidfd: &OwnedFd, sigfd: &OwnedFd) -> Result<Outcome, SetupError> {
+/// Compile the plan's seccomp filter for this machine (before the clone: the child only installs).
+fn compile_seccomp(spec: &JailSpec) -> Result<Vec<SockFilter>, SetupError> {
+    let Some(plan) = &spec.seccomp else {
+        return Ok(Vec::new());
+    };
+    let arch = Arch::native().ok_or_else(|| {
+        SetupError::other(
+            "seccomp",
+            &plan.profile,
+            "no syscall table for this architecture",
+        )
+    })?;
+    let prog = compile(&plan.filter, arch)
+        .map_err(|e| SetupError::other("seccomp compile", &plan.profile, e.to_string()))?;
+    Ok(prog
+        .iter()
+        .map(|i| SockFilter::from(i.to_tuple()))
+        .collect())
+}
+
+fn supervise(
+    sock: &OwnedFd,
+    pidfd: &OwnedFd,
+    sigfd: &OwnedFd,
+    on_report: &mut dyn FnMut(&Report),
+) -> Result<Outcome, SetupError> {
     let mut last: Option<Message> = None;
     let mut sock_open = true;
     loop {
@@ -127,6 +165,7 @@ fn supervise(sock: &OwnedFd, pidfd: &OwnedFd, sigfd: &OwnedFd) -> Result<Outcome
         }
         if sock_ready {
             match protocol::recv(sock.as_fd()) {
+                Ok(Some(Message::Report(r))) => on_report(&r),
                 Ok(Some(m)) => {
                     // An error from the program's process wins over init's later status report.
                     if !matches!(last, Some(Message::Error(_))) {
@@ -147,6 +186,7 @@ fn supervise(sock: &OwnedFd, pidfd: &OwnedFd, sigfd: &OwnedFd) -> Result<Outcome
                     }),
                 ) {
                     Ok(n) if n > 0 => match protocol::recv(sock.as_fd()) {
+                        Ok(Some(Message::Report(r))) => on_report(&r),
                         Ok(Some(m)) => {
                             if !matches!(last, Some(Message::Error(_))) {
                                 last = Some(m);
@@ -164,7 +204,7 @@ fn supervise(sock: &OwnedFd, pidfd: &OwnedFd, sigfd: &OwnedFd) -> Result<Outcome
                 Some(Message::Error(e)) => Err(e),
                 Some(Message::Exited(c)) => Ok(Outcome::Exited(c)),
                 Some(Message::Signaled(s)) => Ok(Outcome::Signaled(s)),
-                None => {
+                Some(Message::Report(_)) | None => {
                     let st = status.as_ref();
                     match st.and_then(|s| s.terminating_signal()) {
                         Some(sig) => Ok(Outcome::Signaled(sig)),

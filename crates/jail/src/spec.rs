@@ -31,6 +31,40 @@ pub struct JailSpec {
     pub pass_fds: Vec<i32>,
     /// Refuse to start when any protection cannot be fully enforced.
     pub strict: bool,
+    /// The seccomp filter (None: no filter, by explicit request).
+    pub seccomp: Option<SeccompPlan>,
+    /// Landlock file-system (and scope) rules derived from the mounts.
+    pub landlock: Protection,
+    /// Memory-deny-write-execute (PR_SET_MDWE). `Off` when the program is exempt (PaX-style
+    /// `m` mark on the executable, or an explicit request).
+    pub mdwe: Protection,
+}
+
+/// Whether a kernel-dependent protection must be enforced, may degrade, or is not wanted.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protection {
+    /// Refuse to run without it.
+    Required,
+    /// Use what the kernel offers; the enforcement report says what that was.
+    BestEffort,
+    Off,
+}
+
+impl Protection {
+    /// Under `--strict`, best effort becomes a requirement.
+    pub fn required(self, strict: bool) -> bool {
+        self == Protection::Required || (strict && self == Protection::BestEffort)
+    }
+}
+
+/// The seccomp filter of a jail: where it came from, and the filter itself.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SeccompPlan {
+    /// `default`, or the profile file's path.
+    pub profile: String,
+    pub filter: ironpen_policy::seccomp::Filter,
 }
 
 /// User and group ids inside the jail and the host ids they map to.
