@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::Write as _;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use ironpen_policy::seccomp::{
     compile, default_profile, explain, explain_text, parse_profile, summary, verify, Arch, Filter,
@@ -66,8 +66,12 @@ pub fn run(args: &PolicyArgs) -> Result<i32> {
 
 /// `default` or the profile in `path`, read for `ctx`; errors name the file and the field.
 fn load(profile: &str, ctx: &OciContext) -> Result<Filter> {
-    if profile == "default" {
-        return Ok(default_profile());
+    match profile {
+        "default" => return Ok(default_profile()),
+        "none" => {
+            bail!("--seccomp none: there is no filter to explain; every syscall reaches the kernel")
+        }
+        _ => {}
     }
     let text = std::fs::read_to_string(profile)
         .with_context(|| format!("--seccomp {profile}: cannot read"))?;

@@ -266,6 +266,17 @@ fn bad_files_exit_125_naming_the_file() {
 }
 
 #[test]
+fn none_has_nothing_to_explain() {
+    let out = ironpen(&["--seccomp", "none"]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "ironpen: --seccomp none: there is no filter to explain; every syscall reaches the kernel"
+    );
+}
+
+#[test]
 fn bad_arch_is_a_usage_error() {
     let out = ironpen(&["--arch", "sparc"]);
     assert_eq!(out.status.code(), Some(125));
