@@ -5,6 +5,7 @@
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod check;
+mod pax;
 mod run;
 
 /// Strong, light isolation for one program.
@@ -21,6 +22,8 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Is this kernel and CPU fit to run a jail? (exit 0 fit, 1 unfit, 2 unknown)
     Check(check::CheckArgs),
+    /// Read or write a binary's PaX-style marking (user.pax.flags), e.g. `m` for JITs.
+    Pax(pax::PaxArgs),
 }
 
 /// Exit status meaning "ironpen itself failed" (as opposed to the jailed program).
@@ -51,6 +54,7 @@ fn main() {
             run::run(*args, &sub)
         }
         Command::Check(args) => check::run(&args),
+        Command::Pax(args) => pax::run(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),
