@@ -389,7 +389,7 @@ fn seccomp_entry(spec: &JailSpec, prog: &[SockFilter]) -> Entry {
 }
 
 /// Find argv[0] like execvp, but with the jail's PATH and inside the jail.
-fn resolve_program(spec: &JailSpec) -> Result<String, SetupError> {
+pub(crate) fn resolve_program(spec: &JailSpec) -> Result<String, SetupError> {
     let name = spec.argv.first().map(String::as_str).unwrap_or_default();
     if name.contains('/') {
         return Ok(name.to_string());

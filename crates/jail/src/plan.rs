@@ -54,6 +54,12 @@ pub struct Request {
     pub strict: bool,
     /// `default` (or unset), `none`, or the path of a profile file (OCI/Docker JSON or ours).
     pub seccomp: Option<String>,
+    /// Landlock: best effort (unset), required, or off (`--landlock`).
+    pub landlock: Option<Protection>,
+    /// Run without memory-deny-write-execute (`--allow-jit`).
+    pub allow_jit: bool,
+    /// Extra places where Landlock allows execution (`--allow-exec DIR`).
+    pub allow_exec: Vec<String>,
 }
 
 /// Host entries under /etc that ordinary programs need (read-only). Missing ones are skipped.
@@ -175,8 +181,17 @@ impl Request {
             pass_fds,
             strict: self.strict,
             seccomp,
-            landlock: Protection::BestEffort,
-            mdwe: Protection::BestEffort,
+            landlock: self.landlock.unwrap_or(Protection::BestEffort),
+            mdwe: if self.allow_jit {
+                Protection::Off
+            } else {
+                Protection::BestEffort
+            },
+            exec_paths: self
+                .allow_exec
+                .iter()
+                .map(|p| jail_path("--allow-exec", p))
+                .collect::<Result<_, _>>()?,
         })
     }
 
