@@ -7,6 +7,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 mod check;
 mod pax;
 mod policy;
+mod policy_run;
 mod run;
 
 /// Strong, light isolation for one program.
@@ -23,7 +24,7 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Is this kernel and CPU fit to run a jail? (exit 0 fit, 1 unfit, 2 unknown)
     Check(check::CheckArgs),
-    /// Inspect policies: `ironpen policy explain` prints a seccomp profile's decisions.
+    /// Inspect policies: show, check and score policy files; explain seccomp profiles.
     Policy(policy::PolicyArgs),
     /// Read or write a binary's PaX-style marking (user.pax.flags), e.g. `m` for JITs.
     Pax(pax::PaxArgs),

@@ -21,6 +21,33 @@ pub struct PolicyArgs {
 pub enum PolicyCommand {
     /// Print the compiled seccomp filter's decision for every syscall.
     Explain(ExplainArgs),
+    /// Print the fully merged policy (includes, booleans and --set applied) as TOML.
+    Show(PolicyFileArgs),
+    /// Validate a policy: exit 0 when it loads and merges, 125 with file:line:col otherwise.
+    Check(PolicyFileArgs),
+    /// Rate a policy's exposure from 0 (locked down) to 10 (no isolation), protection by
+    /// protection.
+    Score(ScoreArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PolicyFileArgs {
+    /// A policy FILE or a built-in profile (@default, @strict, @compute, @network-client,
+    /// @server, @dev-tools).
+    #[arg(value_name = "FILE|@NAME")]
+    pub policy: String,
+    /// Set a boolean the policy declares (repeatable), e.g. --set network=true.
+    #[arg(long, value_name = "NAME=true|false", action = clap::ArgAction::Append)]
+    pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub file: PolicyFileArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -61,6 +88,29 @@ impl From<ArchArg> for Arch {
 pub fn run(args: &PolicyArgs) -> Result<i32> {
     match &args.command {
         PolicyCommand::Explain(a) => explain_cmd(a),
+        PolicyCommand::Show(a) => {
+            let p = crate::policy_run::load_policy(&a.policy, &a.set)?;
+            emit(&p.to_toml())
+        }
+        PolicyCommand::Check(a) => {
+            let p = crate::policy_run::load_policy(&a.policy, &a.set)?;
+            // What `run` would refuse (grants not enforced yet) fails the check too.
+            crate::policy_run::request_from_policy(&p)?;
+            emit(&format!(
+                "{}: ok ({} sources merged)\n",
+                a.policy,
+                p.sources.len()
+            ))
+        }
+        PolicyCommand::Score(a) => {
+            let p = crate::policy_run::load_policy(&a.file.policy, &a.file.set)?;
+            let s = ironpen_policy::score::score(&p);
+            if a.json {
+                emit(&format!("{}\n", serde_json::to_string_pretty(&s)?))
+            } else {
+                emit(&s.to_string())
+            }
+        }
     }
 }
 
