@@ -13,8 +13,9 @@ mod merge;
 mod reference;
 
 pub use builtin::{builtin, BUILTINS};
-pub use load::{load, load_layers, Source, Vars};
-pub use reference::reference;
+pub use load::{load, load_layers, LoadFn, Source, Vars};
+pub use merge::merge;
+pub use reference::{reference, KeyDoc, KEYS};
 
 /// The loud spelling dangerous grants need.
 pub const LOUD: &str = "yes-i-understand";

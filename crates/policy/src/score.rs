@@ -60,13 +60,13 @@ pub fn score(p: &Policy) -> Score {
     let checks = vec![
         Check {
             name: "private-network",
-            weight: 2.5,
+            weight: 3.0,
             on: l.network.mode != Some(NetMode::Host),
             description: "own network namespace with only loopback (no host network)",
         },
         Check {
             name: "no-dangerous-capabilities",
-            weight: 3.0,
+            weight: 3.5,
             on: !dangerous_cap,
             description:
                 "no capability that weakens the jail (sys_admin, sys_ptrace, net_admin, ...)",

@@ -107,16 +107,17 @@ impl State<'_, '_> {
             })?
         };
         if let Some(pos) = self.stack.iter().position(|(n, _)| *n == src.name) {
-            let chain: Vec<&str> = self.stack[pos..].iter().map(|(n, _)| n.as_str()).collect();
-            let first = self.stack[pos]
-                .1
-                .as_ref()
-                .map(|o| format!("; first included at {o}"))
-                .unwrap_or_default();
+            let chain: Vec<String> = self.stack[pos..]
+                .iter()
+                .map(|(n, o)| match o {
+                    Some(o) => format!("{n} (included at {o})"),
+                    None => n.clone(),
+                })
+                .collect();
             return Err(PolicyError::new(
                 &here,
                 format!(
-                    "include cycle: {} -> {}{first}",
+                    "include cycle: {} -> {} again",
                     chain.join(" -> "),
                     src.name
                 ),
@@ -178,7 +179,8 @@ pub(crate) fn suggest<'a>(
 
 /// The `[table]` header above byte `at`, for naming the section of an unknown key.
 fn section_at(text: &str, at: usize) -> Option<&str> {
-    text.get(..at)?.lines().rev().find_map(|l| {
+    let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    text.get(..line_start)?.lines().rev().find_map(|l| {
         let l = l.trim();
         (l.starts_with('[') && !l.starts_with("[[")).then(|| l.trim_matches(['[', ']']).trim())
     })
