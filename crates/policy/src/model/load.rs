@@ -412,6 +412,13 @@ fn validate(l: &Layer) -> Result<(), PolicyError> {
             let (host, jail) = Policy::bind_paths(&e.value);
             jail_path(host, &format!("filesystem: {kind} source"), &e.origin)?;
             jail_path(jail, &format!("filesystem: {kind} destination"), &e.origin)?;
+            if kind == "read-write" && norm(host) == "/" {
+                return Err(PolicyError::new(
+                    &e.origin,
+                    "filesystem: read-write source \"/\": the whole host writable is no jail \
+                     (run from a project directory, or bind a narrower path)",
+                ));
+            }
             dsts.push((norm(jail), kind, &e.origin));
         }
     }
