@@ -149,13 +149,13 @@ pub fn request_from_policy(p: &Policy) -> Result<Request> {
             .limits
             .rlimits
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{k}={}", v.value))
             .collect(),
         setenv: l
             .environment
             .set
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{k}={}", v.value))
             .collect(),
         keep_env: l.environment.keep.iter().map(|k| k.value.clone()).collect(),
         seccomp: l.seccomp.profile.clone(),

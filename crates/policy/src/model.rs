@@ -274,7 +274,7 @@ pub struct Limits {
     /// Resource limits (setrlimit(2) names without RLIMIT_): a number, `"unlimited"` or
     /// `"SOFT:HARD"`. Limits can only be lowered.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub rlimits: BTreeMap<String, RlimitValue>,
+    pub rlimits: BTreeMap<String, Item<RlimitValue>>,
     /// Memory limit (cgroup), e.g. `"512M"`. Not enforced yet: `run` refuses a policy that sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
@@ -308,7 +308,7 @@ impl std::fmt::Display for RlimitValue {
 pub struct Environment {
     /// Variables set in the jail.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub set: BTreeMap<String, String>,
+    pub set: BTreeMap<String, Item<String>>,
     /// Variables copied from ironpen's environment, if set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keep: Vec<Item<String>>,

@@ -172,7 +172,7 @@ fn capabilities_and_sets_are_checked() {
     );
     assert_eq!(
         err(&[("p.toml", "[limits.rlimits]\nnofiles = 10\n")], "p.toml"),
-        "limits.rlimits: unknown resource limit `nofiles`; did you mean `nofile`?"
+        "p.toml:2:11: unknown resource limit `nofiles`; did you mean `nofile`? (limits.rlimits)"
     );
 }
 

@@ -251,6 +251,11 @@ fn origins(l: &mut Layer, f: &mut dyn FnMut(&mut Origin)) {
         f(&mut c.origin);
     }
     l.set.values_mut().for_each(|i| f(&mut i.origin));
+    l.limits.rlimits.values_mut().for_each(|i| f(&mut i.origin));
+    l.environment
+        .set
+        .values_mut()
+        .for_each(|i| f(&mut i.origin));
     for b in l.booleans.values_mut() {
         origins(&mut b.grants, f);
     }
@@ -519,30 +524,22 @@ fn validate(l: &Layer) -> Result<(), PolicyError> {
             ));
         }
     }
-    for k in l.limits.rlimits.keys() {
+    for (k, v) in &l.limits.rlimits {
         if !RLIMITS.contains(&k.as_str()) {
             let hint = suggest(k, RLIMITS.iter().copied())
                 .map(|x| format!("; did you mean `{x}`?"))
                 .unwrap_or_default();
-            let at = Origin {
-                file: "limits.rlimits".into(),
-                ..Origin::default()
-            };
             return Err(PolicyError::new(
-                &at,
-                format!("unknown resource limit `{k}`{hint}"),
+                &v.origin,
+                format!("unknown resource limit `{k}`{hint} (limits.rlimits)"),
             ));
         }
     }
-    for k in l.environment.set.keys() {
+    for (k, v) in &l.environment.set {
         if k.is_empty() || k.contains(['=', '\0']) {
-            let at = Origin {
-                file: "environment.set".into(),
-                ..Origin::default()
-            };
             return Err(PolicyError::new(
-                &at,
-                format!("{k:?}: not a valid variable name"),
+                &v.origin,
+                format!("environment.set: {k:?} is not a valid variable name"),
             ));
         }
     }
