@@ -190,3 +190,37 @@ fn score_text_and_json() {
         .unwrap();
     assert_eq!(net["on"], false);
 }
+
+/// The policy's seccomp sets reach the planned filter: removed sets answer EPERM, and adding a
+/// set the profile already allows keeps the profile's argument rules (clone's namespace flags).
+#[test]
+fn seccomp_sets_reach_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |args: &[&str]| -> serde_json::Value {
+        let mut a = vec!["run", "--print-plan"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--", "true"]);
+        let o = ironpen(&a, dir.path());
+        assert!(o.status.success(), "{}", text(&o).1);
+        serde_json::from_str(&text(&o).0).unwrap()
+    };
+    let p = plan(&["-p", "@compute"]);
+    assert_eq!(p["seccomp"]["profile"], "default -@network-io -@ipc -@aio");
+    assert_eq!(
+        p["seccomp"]["filter"]["syscalls"]["socket"][0]["action"]["errno"],
+        1
+    );
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "[seccomp]\nadd_sets = [\"@process\", \"@clock\"]\nallow_dangerous = \"yes-i-understand\"\n",
+    )
+    .unwrap();
+    let p = plan(&["-p", "p.toml"]);
+    let sc = &p["seccomp"]["filter"]["syscalls"];
+    assert!(sc["clone"][0]["conds"]
+        .as_array()
+        .is_some_and(|c| !c.is_empty()));
+    assert_eq!(sc["settimeofday"][0]["action"], "allow");
+    // --seccomp none on the command line is the last word.
+    assert!(plan(&["-p", "@compute", "--seccomp", "none"])["seccomp"].is_null());
+}

@@ -243,7 +243,10 @@ impl Request {
                 format!("does not compile: {e}"),
             )
         })?;
-        let profile = self.seccomp.clone().unwrap_or_else(|| "default".into());
+        let mut profile = self.seccomp.clone().unwrap_or_else(|| "default".into());
+        for (set, allow) in &self.seccomp_sets {
+            profile.push_str(&format!(" {}{set}", if *allow { '+' } else { '-' }));
+        }
         Ok(Some(SeccompPlan { profile, filter }))
     }
 
