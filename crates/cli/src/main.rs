@@ -26,6 +26,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Inspect policies: show, check and score policy files; explain seccomp profiles.
     Policy(policy::PolicyArgs),
+    /// Write a commented policy file from a few questions (or --answers FILE, or --yes).
+    Init(policy::InitArgs),
     /// Read or write a binary's PaX-style marking (user.pax.flags), e.g. `m` for JITs.
     Pax(pax::PaxArgs),
 }
@@ -72,6 +74,7 @@ fn main() {
         Command::Check(args) => check::run(&args),
         Command::Policy(args) => policy::run(&args),
         Command::Pax(args) => pax::run(&args),
+        Command::Init(args) => policy::init(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -26,7 +26,7 @@ fn read_source(path: &str, from: Option<&str>) -> Result<Source, String> {
 }
 
 /// `${PWD}`, `${HOME}`, `${USER}` for paths in policies.
-fn vars() -> Vars {
+pub fn vars() -> Vars {
     let mut v = Vars::new();
     let pwd = std::env::current_dir().map_or_else(|_| "/".into(), |d| d.display().to_string());
     v.insert("PWD".into(), pwd);

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 mod builtin;
+pub mod init;
 mod load;
 mod merge;
 mod reference;

@@ -186,7 +186,7 @@ fn section_at(text: &str, at: usize) -> Option<&str> {
     })
 }
 
-fn toml_error(name: &str, text: &str, e: &toml::de::Error) -> PolicyError {
+pub(crate) fn toml_error(name: &str, text: &str, e: &toml::de::Error) -> PolicyError {
     let span = e.span().unwrap_or(0..0);
     let (line, col) = line_col(text, span.start);
     let at = Origin {

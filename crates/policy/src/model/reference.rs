@@ -66,7 +66,15 @@ ironpen run -p @default --set network=true -- curl -sI https://example.org
 ironpen policy show ./build.toml                     # the fully merged policy, as TOML
 ironpen policy check ./build.toml                    # validate (exit 0, or 125 and file:line:col)
 ironpen policy score ./build.toml [--json]           # exposure 0 (locked down) .. 10
+ironpen init -o build.toml                           # a commented policy from a few questions
 ```
+
+`ironpen init` asks what the jail is for (one-off program, server, computation, compiler in
+this directory), whether it needs the network and which ports, which host directories it must
+write and read, whether it runs a JIT, and security or compatibility first; it writes a
+commented policy that includes the matching built-in profile and flips the booleans. Answers
+come from a terminal or a pipe (one per line), from `--answers FILE` (TOML with the keys
+purpose, network, ports, writable, readable, jit, priority) or `--yes` (every default).
 
 This page is generated from the model (`ironpen_policy::model::reference`); a test keeps it
 current. Unknown keys are errors (with file:line:column and the nearest valid key), and so are
