@@ -92,6 +92,16 @@ pub fn request_from_policy(p: &Policy) -> Result<Request> {
         refuse("terminal.tty other than auto")?;
     }
     let fs = &l.filesystem;
+    // Named by the policy's own position, not by the --bind flags the plan would name.
+    for e in fs.ro.iter().chain(&fs.rw) {
+        let src = Policy::bind_paths(&e.value).0;
+        if let Err(err) = std::fs::metadata(src) {
+            bail!(
+                "{}: filesystem: source {src} cannot be used: {err}",
+                e.origin
+            );
+        }
+    }
     let mut mounts: Vec<(usize, UserMount)> = Vec::new();
     for (list, mode) in [(&fs.ro, BindMode::ReadOnly), (&fs.rw, BindMode::ReadWrite)] {
         for e in list {

@@ -128,6 +128,13 @@ fn check_reports_errors_with_position_and_exit_125() {
     std::fs::write(dir.path().join("sub/b.toml"), "[mdwe]\nallow_jit = true\n").unwrap();
     let o = ironpen(&["policy", "check", "sub/a.toml"], dir.path());
     assert_eq!(text(&o).0, "sub/a.toml: ok (2 sources merged)\n");
+    // A missing bind source is named by its place in the policy.
+    std::fs::write(&p, "[filesystem]\nro = [\"/definitely/not/here:/x\"]\n").unwrap();
+    let o = ironpen(&["policy", "check", "p.toml"], dir.path());
+    assert_eq!(
+        text(&o).1,
+        format!("ironpen: {c}:2:7: filesystem: source /definitely/not/here cannot be used: No such file or directory (os error 2)\n")
+    );
     // Grants the jail does not enforce yet are refused, not dropped.
     std::fs::write(&p, "[limits]\npids = 10\n").unwrap();
     let o = ironpen(&["policy", "check", "p.toml"], dir.path());

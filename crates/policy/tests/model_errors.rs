@@ -121,6 +121,17 @@ fn paths_must_stay_in_the_jail() {
     );
     assert_eq!(
         err(
+            &[(
+                "p.toml",
+                "[filesystem]\nmasks = [\"/usr\", \"/proc/sys\"]\n"
+            )],
+            "p.toml"
+        ),
+        "p.toml:2:18: filesystem: masked /proc/sys: cannot mount over or inside /proc (a kernel \
+         file system of the jail)"
+    );
+    assert_eq!(
+        err(
             &[("p.toml", "[filesystem]\nro = [\"${NOPE}/x\"]\n")],
             "p.toml"
         ),

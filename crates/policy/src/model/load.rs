@@ -443,6 +443,16 @@ fn validate(l: &Layer) -> Result<(), PolicyError> {
         }
         dsts.push((norm(&s.value.link), "a symlink", &s.origin));
     }
+    for (p, kind, at) in &dsts {
+        for kfs in ["/proc", "/dev/pts"] {
+            if *p == kfs || p.strip_prefix(kfs).is_some_and(|r| r.starts_with('/')) {
+                return Err(PolicyError::new(
+                    at,
+                    format!("filesystem: {kind} {p}: cannot mount over or inside {kfs} (a kernel file system of the jail)"),
+                ));
+            }
+        }
+    }
     for (i, (p, kind, at)) in dsts.iter().enumerate() {
         if let Some((_, k2, at2)) = dsts[..i].iter().find(|(q, _, _)| q == p) {
             return Err(PolicyError::new(
