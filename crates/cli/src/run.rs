@@ -84,6 +84,11 @@ pub struct RunArgs {
     /// With --require-fit: require an advisory database with at least this sequence number.
     #[arg(long = "min-sequence", value_name = "N", requires = "require_fit")]
     pub min_sequence: Option<u64>,
+    /// Give the jail its own pseudo-terminal: "auto" (when stdin is a terminal), "always" or
+    /// "never". With it, ironpen relays between your terminal (raw mode, always restored) and
+    /// the jail's; the program cannot reach your terminal (TIOCSTI injection, other ptys).
+    #[arg(long, value_name = "auto|always|never")]
+    pub tty: Option<String>,
     /// Print the plan (JSON) and exit without running anything.
     #[arg(long = "print-plan")]
     pub print_plan: bool,
@@ -145,6 +150,7 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         pass_fds: args.pass_fd,
         strict: args.strict,
         seccomp: args.seccomp,
+        tty: args.tty,
     };
     let spec = request.plan()?;
     if args.require_fit {

@@ -208,7 +208,11 @@ fn program_setup(
     }
 
     // Own process group, so forwarded terminal signals reach the program and its children.
-    rustix::process::setpgid(None, None).ctx("setpgid", String::new)?;
+    // With a pty: a new session whose controlling terminal is the jail's own (pty.rs).
+    match &spec.tty {
+        Some(tty) => crate::pty::attach_in_jail(tty, sock)?,
+        None => rustix::process::setpgid(None, None).ctx("setpgid", String::new)?,
+    }
     for r in &spec.rlimits {
         r.apply()
             .ctx("setrlimit", || format!("--rlimit {}", r.resource))?;

@@ -10,6 +10,7 @@ pub(crate) mod mdwe;
 pub(crate) mod mounts;
 pub mod plan;
 pub(crate) mod protocol;
+pub mod pty;
 pub mod report;
 pub mod rlimits;
 pub mod spawn;

@@ -54,6 +54,8 @@ pub struct Request {
     pub strict: bool,
     /// `default` (or unset), `none`, or the path of a profile file (OCI/Docker JSON or ours).
     pub seccomp: Option<String>,
+    /// `--tty`: `auto` (or unset), `always`, `never`.
+    pub tty: Option<String>,
 }
 
 /// Host entries under /etc that ordinary programs need (read-only). Missing ones are skipped.
@@ -162,6 +164,10 @@ impl Request {
         };
         let env = self.environment(&ids)?;
         let seccomp = self.seccomp_plan(&caps_names(&caps))?;
+        let tty = match self.tty.as_deref() {
+            Some(mode) => crate::pty::TtyMode::parse(mode)?,
+            None => crate::pty::TtyMode::default(),
+        };
         Ok(JailSpec {
             argv: self.argv.clone(),
             env,
@@ -177,6 +183,7 @@ impl Request {
             seccomp,
             landlock: Protection::BestEffort,
             mdwe: Protection::BestEffort,
+            tty: crate::pty::plan(tty),
         })
     }
 

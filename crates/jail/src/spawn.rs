@@ -96,7 +96,10 @@ pub fn run_with_report(
     }
     drop(seccomp);
     sysproc::drop_image_pages();
-    let outcome = supervise(&ours, &pidfd, &sigfd, &mut on_report);
+    let mut relay = crate::pty::Relay::new(spec.tty.as_ref());
+    let outcome = supervise(&ours, &pidfd, &sigfd, &mut relay, &mut on_report);
+    // The user's terminal is restored here at the latest (error paths included).
+    relay.finish();
     let _ = signal::set_mask(&old_mask);
     outcome
 }
@@ -139,6 +142,7 @@ fn supervise(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
     sigfd: &OwnedFd,
+    relay: &mut crate::pty::Relay,
     on_report: &mut dyn FnMut(&Report),
 ) -> Result<Outcome, SetupError> {
     let mut last: Option<Message> = None;
@@ -151,28 +155,41 @@ fn supervise(
         if sock_open {
             fds.push(PollFd::new(sock, PollFlags::IN));
         }
+        let slots = relay.poll_fds(&mut fds);
         match poll(&mut fds, None) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(SetupError::os("poll", "jail", e.into())),
         }
-        let init_done = !fds[0].revents().is_empty();
-        let sig_ready = !fds[1].revents().is_empty();
-        let sock_ready = sock_open && !fds[2].revents().is_empty();
+        let revents: Vec<PollFlags> = fds.iter().map(PollFd::revents).collect();
+        drop(fds);
+        let init_done = !revents[0].is_empty();
+        let sig_ready = !revents[1].is_empty();
+        let sock_ready = sock_open && !revents[2].is_empty();
         if sig_ready {
             while let Ok(Some(sig)) = signal::read_signalfd(sigfd.as_fd()) {
+                if relay.on_signal(sig.signo) {
+                    continue;
+                }
                 if let Some(s) = Signal::from_named_raw(sig.signo) {
                     let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), s);
                 }
             }
         }
+        relay.on_ready(slots, &revents);
         if sock_ready {
-            match protocol::recv(sock.as_fd()) {
-                Ok(Some(Message::Report(r))) => {
+            match protocol::recv_with_fd(sock.as_fd()) {
+                Ok(Some((Message::PtyMaster, master))) => {
+                    if let Some(master) = master {
+                        relay.attach(master)?;
+                    }
+                }
+                Ok(Some((Message::Report(r), _))) => {
                     on_report(&r);
-                    // The jail is running: from here on ironpen only waits.
+                    relay.start()?;
+                    // The jail is running: from here on ironpen only waits (and relays).
                     sysproc::drop_image_pages();
                 }
-                Ok(Some(m)) => {
+                Ok(Some((m, _))) => {
                     // An error from the program's process wins over init's later status report.
                     if !matches!(last, Some(Message::Error(_))) {
                         last = Some(m);
@@ -182,6 +199,7 @@ fn supervise(
             }
         }
         if init_done {
+            relay.finish();
             // Drain what the jail sent before it ended.
             while sock_open {
                 match rustix::event::poll(
@@ -191,9 +209,10 @@ fn supervise(
                         tv_nsec: 0,
                     }),
                 ) {
-                    Ok(n) if n > 0 => match protocol::recv(sock.as_fd()) {
-                        Ok(Some(Message::Report(r))) => on_report(&r),
-                        Ok(Some(m)) => {
+                    Ok(n) if n > 0 => match protocol::recv_with_fd(sock.as_fd()) {
+                        Ok(Some((Message::Report(r), _))) => on_report(&r),
+                        Ok(Some((Message::PtyMaster, _))) => {}
+                        Ok(Some((m, _))) => {
                             if !matches!(last, Some(Message::Error(_))) {
                                 last = Some(m);
                             }
@@ -210,7 +229,7 @@ fn supervise(
                 Some(Message::Error(e)) => Err(e),
                 Some(Message::Exited(c)) => Ok(Outcome::Exited(c)),
                 Some(Message::Signaled(s)) => Ok(Outcome::Signaled(s)),
-                Some(Message::Report(_)) | None => {
+                Some(Message::Report(_) | Message::PtyMaster) | None => {
                     let st = status.as_ref();
                     match st.and_then(|s| s.terminating_signal()) {
                         Some(sig) => Ok(Outcome::Signaled(sig)),

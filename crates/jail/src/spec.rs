@@ -38,6 +38,10 @@ pub struct JailSpec {
     /// Memory-deny-write-execute (PR_SET_MDWE). `Off` when the program is exempt (PaX-style
     /// `m` mark on the executable, or an explicit request).
     pub mdwe: Protection,
+    /// The jail's own pseudo-terminal (`--tty`); `None`: fds 0-2 pass through unchanged and the
+    /// program has no controlling terminal. See docs/terminal.md.
+    #[serde(default)]
+    pub tty: Option<crate::pty::TtyPlan>,
 }
 
 /// Whether a kernel-dependent protection must be enforced, may degrade, or is not wanted.
