@@ -662,3 +662,118 @@ fn tty_always_relays_pipes_and_ends_input_with_eof() {
         assert_eq!(child.wait().unwrap().code(), Some(0));
     }
 }
+
+#[test]
+fn tty_shell_command_starts_the_users_shell_or_sh() {
+    for v in variants() {
+        let w = World::new("shellcmd");
+        let mut t = Term::open(24, 80);
+        let before = mode_key(&t.mode());
+        // $SHELL exists inside the jail (host /usr is bound): an interactive login bash.
+        t.spawn(
+            v,
+            Path::new("/usr/bin/env"),
+            &[
+                "SHELL=/bin/bash",
+                w.ironpen.to_str().unwrap(),
+                "shell",
+                "--setenv",
+                "PS1=jail-prompt> ",
+            ],
+        );
+        t.expect(PROMPT);
+        t.send(b"echo shell=$SHELL; shopt -q login_shell && echo log''in; echo flags=$-\r");
+        t.expect("shell=/bin/bash");
+        t.expect("login");
+        let flags = t.expect(PROMPT);
+        assert!(flags.contains('i'), "[{v:?}] not interactive: {flags:?}");
+        t.send(b"exit 3\r");
+        assert_eq!(t.wait(), 3, "[{v:?}]");
+        assert_eq!(
+            mode_key(&t.mode()),
+            before,
+            "[{v:?}] terminal mode not restored"
+        );
+
+        // A $SHELL the jail does not have: /bin/sh.
+        let mut t = Term::open(24, 80);
+        t.spawn(
+            v,
+            Path::new("/usr/bin/env"),
+            &[
+                "SHELL=/opt/no/such/shell",
+                w.ironpen.to_str().unwrap(),
+                "shell",
+                "--setenv",
+                "PS1=jail-prompt> ",
+            ],
+        );
+        t.expect(PROMPT);
+        t.send(b"echo shell=$SHELL.\r");
+        t.expect("shell=/bin/sh.");
+        t.send(b"exit\r");
+        assert_eq!(t.wait(), 0, "[{v:?}]");
+    }
+}
+
+#[test]
+fn tty_setup_failure_on_a_terminal_is_reported_and_leaves_the_mode_alone() {
+    for v in variants() {
+        let w = World::new("fail");
+        let mut t = Term::open(24, 80);
+        let before = mode_key(&t.mode());
+        // The pty is set up and ironpen went raw (the report came), then execve fails.
+        t.spawn(v, &w.ironpen, &["run", "--", "/no/such/program"]);
+        assert_eq!(t.wait(), 127, "[{v:?}]");
+        t.read_for(Duration::from_millis(100));
+        let shown = String::from_utf8_lossy(&t.seen).to_string();
+        // Printed after the restore: a normal line (the terminal adds the CR).
+        assert!(
+            shown.contains("ironpen: execve \"/no/such/program\": No such file or directory"),
+            "[{v:?}] {shown:?}"
+        );
+        assert!(shown.ends_with("\r\n"), "[{v:?}] {shown:?}");
+        assert_eq!(
+            mode_key(&t.mode()),
+            before,
+            "[{v:?}] terminal mode not restored"
+        );
+    }
+}
+
+/// The state letter of a process (R, S, T, ...) from /proc.
+fn proc_state(pid: i32) -> char {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+        .unwrap_or('?')
+}
+
+#[test]
+fn tty_sigtstp_suspends_ironpen_with_the_terminal_restored() {
+    for v in variants() {
+        let w = World::new("tstp");
+        let mut t = Term::open(24, 80);
+        let before = mode_key(&t.mode());
+        t.spawn(v, &w.ironpen, &["run", "--", "sleep", "30"]);
+        wait_raw(&mut t);
+        let pid = rustix::process::Pid::from_raw(t.pid()).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TSTP).unwrap();
+        let deadline = Instant::now() + WAIT;
+        while proc_state(t.pid()) != 'T' {
+            assert!(Instant::now() < deadline, "[{v:?}] ironpen did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Stopped: the user's shell gets a usable terminal back.
+        assert_eq!(mode_key(&t.mode()), before, "[{v:?}] raw while stopped");
+        rustix::process::kill_process(pid, rustix::process::Signal::CONT).unwrap();
+        wait_raw(&mut t);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        assert_eq!(t.wait(), 128 + 15, "[{v:?}]");
+        assert_eq!(
+            mode_key(&t.mode()),
+            before,
+            "[{v:?}] terminal mode not restored"
+        );
+    }
+}

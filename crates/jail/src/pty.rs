@@ -142,6 +142,17 @@ impl Drop for RawMode {
     }
 }
 
+/// SIGTSTP (the same number on every architecture we build for).
+const SIGTSTP: i32 = 20;
+
+/// Signals ironpen must receive (on its signalfd) in addition to the forwarded ones.
+pub(crate) fn signals(plan: Option<&TtyPlan>) -> &'static [i32] {
+    match plan {
+        Some(_) => &[SIGTSTP],
+        None => &[],
+    }
+}
+
 /// Read size of one relay step. A pty delivers at most a few KiB per read; 64 KiB keeps the
 /// syscall count per byte low when ironpen's stdin is a pipe.
 const CHUNK: usize = 64 * 1024;
@@ -242,13 +253,33 @@ impl Relay {
 
     /// Called for every signal ironpen receives; true when it is handled here (not forwarded).
     /// With a pty, SIGWINCH becomes a TIOCSWINSZ on the master: the kernel then signals the
-    /// jail's foreground process group itself.
+    /// jail's foreground process group itself. SIGTSTP (`kill -TSTP`, or Ctrl-Z before the relay
+    /// started) suspends ironpen alone, with the user's terminal restored while it is stopped.
     pub(crate) fn on_signal(&mut self, signo: i32) -> bool {
-        if self.plan.is_none() || signo != crate::child::libc_sig::SIGWINCH {
+        if self.plan.is_none() {
             return false;
         }
-        self.resize();
+        match signo {
+            crate::child::libc_sig::SIGWINCH => self.resize(),
+            SIGTSTP => self.suspend(),
+            _ => return false,
+        }
         true
+    }
+
+    fn suspend(&mut self) {
+        let was_raw = self.raw.take().is_some();
+        // SIGSTOP to ourselves stops us before kill returns; we go on after SIGCONT.
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP);
+        if was_raw {
+            if let Some(term) = self.term {
+                // Failing now (the terminal is gone) leaves it cooked, which is the safe side.
+                self.raw = RawMode::enter(term).ok();
+            }
+        }
+        // The window may have changed while we were stopped.
+        self.resize();
     }
 
     fn resize(&self) {

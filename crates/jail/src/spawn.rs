@@ -61,11 +61,13 @@ pub fn run_with_report(
     )
     .ctx("socketpair", || "sync socket".into())?;
 
-    let mut blocked: Vec<i32> = child::FORWARDED.to_vec();
+    let mut handled: Vec<i32> = child::FORWARDED.to_vec();
+    handled.extend_from_slice(crate::pty::signals(spec.tty.as_ref()));
+    let mut blocked = handled.clone();
     blocked.push(libc_sig::SIGCHLD);
     let old_mask = signal::block(&SigSet::of(&blocked))
         .ctx("sigprocmask", || "block forwarded signals".into())?;
-    let sigfd = signal::signalfd(&SigSet::of(&child::FORWARDED)).ctx("signalfd", String::new)?;
+    let sigfd = signal::signalfd(&SigSet::of(&handled)).ctx("signalfd", String::new)?;
 
     let mut ns = sysproc::CLONE_NEWUSER
         | sysproc::CLONE_NEWNS
