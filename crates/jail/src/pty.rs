@@ -236,19 +236,16 @@ impl Relay {
 
     /// The program is about to exec: put the user's terminal in raw mode and start relaying.
     /// Keystrokes like Ctrl-C now reach the jail's pty as bytes, and its line discipline signals
-    /// the jail's foreground process group.
-    pub(crate) fn start(&mut self) -> Result<(), SetupError> {
+    /// the jail's foreground process group. A terminal that refuses raw mode (hung up) is relayed
+    /// as it is: its Ctrl-C then reaches ironpen as SIGINT, which is forwarded.
+    pub(crate) fn start(&mut self) {
         if self.master.is_none() || self.started {
-            return Ok(());
+            return;
         }
         self.started = true;
         if let Some(term) = self.term {
-            self.raw = Some(
-                RawMode::enter(term)
-                    .ctx("tcsetattr", || "the user's terminal (raw mode)".into())?,
-            );
+            self.raw = RawMode::enter(term).ok();
         }
-        Ok(())
     }
 
     /// Called for every signal ironpen receives; true when it is handled here (not forwarded).
@@ -324,7 +321,10 @@ impl Relay {
             if ev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
                 self.copy_output();
             }
-            if ev.intersects(PollFlags::OUT | PollFlags::ERR) {
+            // HUP with input pending: the write fails and drops it (no busy loop on HUP).
+            if !self.pending.is_empty()
+                && ev.intersects(PollFlags::OUT | PollFlags::ERR | PollFlags::HUP)
+            {
                 self.flush_input();
             }
         }

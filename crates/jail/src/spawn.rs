@@ -187,7 +187,7 @@ fn supervise(
                 }
                 Ok(Some((Message::Report(r), _))) => {
                     on_report(&r);
-                    relay.start()?;
+                    relay.start();
                     // The jail is running: from here on ironpen only waits (and relays).
                     sysproc::drop_image_pages();
                 }
