@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
 use rustix::termios::{self, Termios, Winsize};
 
 const NOBODY: u32 = 65534;
@@ -78,16 +77,15 @@ struct Term {
 
 impl Term {
     fn open(rows: u16, cols: u16) -> Self {
-        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
-        grantpt(&master).expect("grantpt");
-        unlockpt(&master).expect("unlockpt");
-        let name = ptsname(&master, Vec::new()).expect("ptsname");
-        let slave = rustix::fs::open(
-            name.as_c_str(),
-            rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
+        use rustix::fs::{Mode, OFlags};
+        let master = rustix::fs::open(
+            "/dev/ptmx",
+            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
         )
-        .expect("open pty slave");
+        .expect("open /dev/ptmx");
+        ironpen_sys::tty::unlockpt(master.as_fd()).expect("unlockpt");
+        let slave = ironpen_sys::tty::open_peer(master.as_fd()).expect("open the pty's slave");
         termios::tcsetwinsize(&master, winsize(rows, cols)).unwrap();
         Self {
             master: fs::File::from(master),

@@ -46,6 +46,8 @@ pub fn run_with_report(
     mut on_report: impl FnMut(&Report),
 ) -> Result<Outcome, SetupError> {
     let seccomp = compile_seccomp(spec)?;
+    // Read host facts the children need before the clone (the jail has no /proc/sys).
+    crate::caps::last_cap();
     if rustix::process::geteuid().is_root() {
         // Supplementary groups survive a user namespace and keep their host meaning; group 0
         // (root) must not ride into the jail. Rootless callers cannot drop theirs (setgroups is
@@ -97,7 +99,6 @@ pub fn run_with_report(
         return Err(e);
     }
     drop(seccomp);
-    sysproc::drop_image_pages();
     let mut relay = crate::pty::Relay::new(spec.tty.as_ref());
     let outcome = supervise(&ours, &pidfd, &sigfd, &mut relay, &mut on_report);
     // The user's terminal is restored here at the latest (error paths included).
@@ -140,6 +141,20 @@ fn compile_seccomp(spec: &JailSpec) -> Result<Vec<SockFilter>, SetupError> {
         .collect())
 }
 
+/// Once the jail has run this long, ironpen gives back the pages of its one-shot setup code
+/// (short jobs never pay for that; long-lived jails cost less memory).
+const TRIM_AFTER: rustix::event::Timespec = rustix::event::Timespec {
+    tv_sec: 0,
+    tv_nsec: 50_000_000,
+};
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Trim {
+    NotYet,
+    Pending,
+    Done,
+}
+
 fn supervise(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
@@ -149,6 +164,7 @@ fn supervise(
 ) -> Result<Outcome, SetupError> {
     let mut last: Option<Message> = None;
     let mut sock_open = true;
+    let mut trim = Trim::NotYet;
     loop {
         let mut fds = vec![
             PollFd::new(pidfd, PollFlags::IN),
@@ -158,7 +174,13 @@ fn supervise(
             fds.push(PollFd::new(sock, PollFlags::IN));
         }
         let slots = relay.poll_fds(&mut fds);
-        match poll(&mut fds, None) {
+        let timeout = (trim == Trim::Pending).then_some(&TRIM_AFTER);
+        match poll(&mut fds, timeout) {
+            Ok(0) if trim == Trim::Pending => {
+                sysproc::drop_image_pages();
+                trim = Trim::Done;
+                continue;
+            }
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(SetupError::os("poll", "jail", e.into())),
         }
@@ -188,8 +210,7 @@ fn supervise(
                 Ok(Some((Message::Report(r), _))) => {
                     on_report(&r);
                     relay.start();
-                    // The jail is running: from here on ironpen only waits (and relays).
-                    sysproc::drop_image_pages();
+                    trim = Trim::Pending;
                 }
                 Ok(Some((m, _))) => {
                     // An error from the program's process wins over init's later status report.

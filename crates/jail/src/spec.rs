@@ -38,6 +38,10 @@ pub struct JailSpec {
     /// Memory-deny-write-execute (PR_SET_MDWE). `Off` when the program is exempt (PaX-style
     /// `m` mark on the executable, or an explicit request).
     pub mdwe: Protection,
+    /// Places inside the jail where Landlock also allows execution (`--allow-exec`), beyond the
+    /// read-only and read-write binds.
+    #[serde(default)]
+    pub exec_paths: Vec<PathBuf>,
     /// The jail's own pseudo-terminal (`--tty`); `None`: fds 0-2 pass through unchanged and the
     /// program has no controlling terminal. See docs/terminal.md.
     #[serde(default)]
