@@ -290,11 +290,11 @@ fn tty_interactive_shell_runs_commands_with_job_control_and_restores_the_termina
         t.expect("out-42");
         t.expect("status=1");
         t.expect(PROMPT);
-        // The shell is session leader and its terminal is the jail's /dev/pts/0.
-        t.send(b"tty; ps -o pid=,sid=,tty=,comm= -p $$\r");
+        // The shell is session leader and its controlling terminal is the jail's /dev/pts/0
+        // (/proc/PID/stat: field 6 the session, field 7 the tty, 136:0 = pts/0).
+        t.send(b"tty; read -r pid comm state ppid pgrp sid ctty rest < /proc/$$/stat; echo leader=$((pid == sid)) ctty=$ctty.\r");
         t.expect("/dev/pts/0");
-        let ps = t.expect(PROMPT);
-        assert!(ps.contains("pts/0"), "[{v:?}] ps shows {ps:?}");
+        t.expect(&format!("leader=1 ctty={}.", 136 << 8));
         // Job control: a background job, listed, brought to the foreground and finished.
         t.send(b"sleep 2 &\r");
         t.expect(PROMPT);
@@ -531,6 +531,10 @@ fn tty_only_the_jails_own_pty_is_visible() {
     }
 }
 
+/// Prints the shell's controlling terminal number from /proc (0: none).
+const CTTY_NR: &str =
+    "read -r pid comm state ppid pgrp sid ctty rest < /proc/$$/stat; echo ctty=$ctty.;";
+
 #[test]
 fn tty_never_and_non_terminal_stdin_get_no_controlling_terminal() {
     for v in variants() {
@@ -541,17 +545,9 @@ fn tty_never_and_non_terminal_stdin_get_no_controlling_terminal() {
         t.spawn(
             v,
             &w.ironpen,
-            &[
-                "run",
-                "--tty",
-                "never",
-                "--",
-                "sh",
-                "-c",
-                "echo ctty=$(ps -o tty= -p $$ | tr -d ' ').",
-            ],
+            &["run", "--tty", "never", "--", "sh", "-c", CTTY_NR],
         );
-        t.expect("ctty=?.");
+        t.expect("ctty=0.");
         assert_eq!(t.wait(), 0, "[{v:?}]");
         assert_eq!(
             mode_key(&t.mode()),
@@ -570,7 +566,7 @@ fn tty_never_and_non_terminal_stdin_get_no_controlling_terminal() {
             "--",
             "sh",
             "-c",
-            "printf 'ctty=%s\\n' \"$(ps -o tty= -p $$ | tr -d ' ')\"; ls -A /dev/pts",
+            &format!("{CTTY_NR} ls -A /dev/pts"),
         ]);
         if v == Variant::Nobody {
             cmd.uid(NOBODY).gid(NOBODY);
@@ -582,7 +578,7 @@ fn tty_never_and_non_terminal_stdin_get_no_controlling_terminal() {
             .unwrap();
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            "ctty=?\nptmx\n",
+            "ctty=0.\nptmx\n",
             "[{v:?}]"
         );
     }
