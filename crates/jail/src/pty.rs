@@ -217,7 +217,8 @@ impl Relay {
             reading_master: false,
             out_ok: true,
             pending: Vec::new(),
-            buf: vec![0; CHUNK],
+            // Allocated when a master arrives: a jail without a pty costs nothing here.
+            buf: Vec::new(),
         }
     }
 
@@ -229,6 +230,7 @@ impl Relay {
         rustix::io::ioctl_fionbio(&master, true)
             .ctx("ioctl(FIONBIO)", || "the jail's pty master".into())?;
         self.master = Some(master);
+        self.buf = vec![0; CHUNK];
         self.reading_master = true;
         self.resize();
         Ok(())
