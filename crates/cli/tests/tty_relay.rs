@@ -771,3 +771,27 @@ fn tty_sigtstp_suspends_ironpen_with_the_terminal_restored() {
         );
     }
 }
+
+#[test]
+fn tty_hangup_of_the_outer_terminal_ends_the_jail() {
+    for v in variants() {
+        let w = World::new("hangup");
+        let mut t = Term::open(24, 80);
+        jail_shell(&mut t, &w, v, &[]);
+        let init = child_of(t.pid());
+        // The terminal goes away (a closed terminal window): the kernel hangs up the slave and
+        // sends SIGHUP to ironpen, which passes it on; the interactive shell dies of it.
+        let devnull = fs::File::open("/dev/null").unwrap();
+        drop(std::mem::replace(&mut t.master, devnull));
+        assert_eq!(t.wait(), 128 + 1, "[{v:?}] exit status after hangup");
+        // Nothing of the jail is left.
+        let deadline = Instant::now() + WAIT;
+        while Path::new(&format!("/proc/{init}")).exists() && proc_state(init) != 'Z' {
+            assert!(
+                Instant::now() < deadline,
+                "[{v:?}] the jail outlived the hangup"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
