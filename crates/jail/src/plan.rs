@@ -221,7 +221,10 @@ impl Request {
             // compiles it once, right before the clone.
             None | Some("default") => {
                 let filter = sc::default_profile();
-                return Ok(Some(SeccompPlan { profile: "default".into(), filter }));
+                return Ok(Some(SeccompPlan {
+                    profile: "default".into(),
+                    filter,
+                }));
             }
             Some("none") => return Ok(None),
             Some(path) => {
