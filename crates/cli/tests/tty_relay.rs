@@ -783,7 +783,13 @@ fn tty_hangup_of_the_outer_terminal_ends_the_jail() {
         // sends SIGHUP to ironpen, which passes it on; the interactive shell dies of it.
         let devnull = fs::File::open("/dev/null").unwrap();
         drop(std::mem::replace(&mut t.master, devnull));
-        assert_eq!(t.wait(), 128 + 1, "[{v:?}] exit status after hangup");
+        // The shell inside either dies of the forwarded SIGHUP (129) or first reads the end of
+        // its terminal and exits by itself (0): a race inside the kernel's hangup, not ours.
+        let status = t.wait();
+        assert!(
+            status == 128 + 1 || status == 0,
+            "[{v:?}] exit status after hangup: {status}"
+        );
         // Nothing of the jail is left.
         let deadline = Instant::now() + WAIT;
         while Path::new(&format!("/proc/{init}")).exists() && proc_state(init) != 'Z' {
