@@ -586,3 +586,52 @@ fn ordinary_programs_work_under_landlock_and_mdwe() {
         let _ = fs::remove_file(work.join("hello"));
     }
 }
+
+/// Passed descriptors keep working under Landlock: a memfd (no rule possible: a kernel-internal
+/// file) and a directory (read and write beneath it through the descriptor). Python launches
+/// ironpen because it can create a memfd and pass descriptors without extra crates.
+#[test]
+fn passed_descriptors_keep_working() {
+    let env = Env::new();
+    if !Path::new("/usr/bin/python3").exists() {
+        skip(
+            "python3",
+            "/usr/bin/python3 missing (passes the descriptors)",
+        );
+        return;
+    }
+    let shared = env.work_dir("shared");
+    let launcher = r#"
+import os, subprocess, sys
+ironpen, shared = sys.argv[1], sys.argv[2]
+mem = os.memfd_create("ironpen-test")
+os.write(mem, b"from-memfd")
+os.lseek(mem, 0, 0)
+d = os.open(shared, os.O_RDONLY | os.O_DIRECTORY)
+script = "cat <&%d; echo; cat /proc/self/fd/%d; echo; echo in-dir > /proc/self/fd/%d/made && echo dir=ok" % (mem, mem, d)
+r = subprocess.run([ironpen, "run", "--pass-fd", str(mem), "--pass-fd", str(d), "--", "sh", "-c", script],
+                   pass_fds=[mem, d], capture_output=True, text=True)
+sys.stdout.write(r.stdout)
+sys.stderr.write(r.stderr)
+sys.exit(r.returncode)
+"#;
+    for who in whos() {
+        let bin = match who {
+            Who::Caller => PathBuf::from(env!("CARGO_BIN_EXE_ironpen")),
+            Who::Nobody => env.path().join("ironpen"),
+        };
+        let mut c = Command::new("/usr/bin/python3");
+        c.args(["-c", launcher])
+            .arg(&bin)
+            .arg(&shared)
+            .stdin(Stdio::null());
+        if let Who::Nobody = who {
+            c.uid(65534).gid(65534).current_dir("/");
+        }
+        let o = c.output().unwrap();
+        let (out, err) = text(&o);
+        assert_eq!(out, "from-memfd\nfrom-memfd\ndir=ok\n", "{who:?}: {err}");
+        assert_eq!(fs::read_to_string(shared.join("made")).unwrap(), "in-dir\n");
+        fs::remove_file(shared.join("made")).unwrap();
+    }
+}

@@ -146,7 +146,9 @@ pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
             // the safe side.
             Err(_) => continue,
         };
-        let access = for_file_type(fd.as_fd(), r.grant.access());
+        let Some(access) = rule_access(fd.as_fd(), r.grant) else {
+            continue;
+        };
         ruleset = ruleset
             .add_rule(PathBeneath::new(fd, access))
             .map_err(|e| fail(&e))?;
@@ -163,10 +165,12 @@ pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
         let Some(grant) = fd_grant(fd.as_fd()) else {
             continue;
         };
-        let access = for_file_type(fd.as_fd(), grant.access());
-        ruleset = ruleset
-            .add_rule(PathBeneath::new(fd, access))
-            .map_err(|e| fail(&e))?;
+        let Some(access) = rule_access(fd.as_fd(), grant) else {
+            continue;
+        };
+        // Files of kernel-internal mounts (memfd, anonymous inodes) cannot carry a rule
+        // (EBADFD); Landlock does not restrict reopening those anyway.
+        let _ = (&mut ruleset).add_rule(PathBeneath::new(fd, access));
     }
     let status = ruleset.restrict_self().map_err(|e| fail(&e))?;
     let entry = entry_for(&status, count);
@@ -180,12 +184,18 @@ pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
     Ok(entry)
 }
 
-/// Non-directories only take file rights (else the crate reports a partial rule).
-fn for_file_type(fd: BorrowedFd<'_>, access: BitFlags<AccessFs>) -> BitFlags<AccessFs> {
-    match rustix::fs::fstat(fd) {
-        Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() => access,
-        _ => access & AccessFs::from_file(TARGET),
+/// The rights a rule on `fd` grants: non-directories only take file rights (else the crate
+/// reports a partial rule). None when the rule would grant nothing: execute on a file without
+/// any x bit (the /etc entries the plan binds), which keeps start-up cheap.
+fn rule_access(fd: BorrowedFd<'_>, grant: Grant) -> Option<BitFlags<AccessFs>> {
+    let st = rustix::fs::fstat(fd).ok()?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() {
+        return Some(grant.access());
     }
+    if grant == Grant::EXEC && st.st_mode & 0o111 == 0 {
+        return None;
+    }
+    Some(grant.access() & AccessFs::from_file(TARGET))
 }
 
 /// What an inherited descriptor may be reopened for: its own access mode. Sockets and pipes need
