@@ -184,3 +184,41 @@ mod tests {
         assert_eq!(parse_shebang(b"#!\n"), None);
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use crate::plan::Request;
+    use crate::spec::Protection;
+
+    #[test]
+    fn options_reach_the_plan() {
+        let base = Request {
+            argv: vec!["true".into()],
+            ..Default::default()
+        };
+        let spec = base.plan().unwrap();
+        assert_eq!(
+            (spec.mdwe, spec.landlock),
+            (Protection::BestEffort, Protection::BestEffort)
+        );
+        assert!(spec.exec_paths.is_empty());
+        let spec = Request {
+            allow_jit: true,
+            landlock: Some(Protection::Required),
+            allow_exec: vec!["/tmp//x/".into()],
+            ..base.clone()
+        }
+        .plan()
+        .unwrap();
+        assert_eq!(spec.mdwe, Protection::Off);
+        assert_eq!(spec.landlock, Protection::Required);
+        assert_eq!(spec.exec_paths, [std::path::PathBuf::from("/tmp/x")]);
+        let e = Request {
+            allow_exec: vec!["tmp".into()],
+            ..base
+        }
+        .plan()
+        .unwrap_err();
+        assert_eq!(e.arg, "--allow-exec");
+    }
+}
