@@ -640,3 +640,77 @@ sys.exit(r.returncode)
         fs::remove_file(shared.join("made")).unwrap();
     }
 }
+
+/// TCP port rules (Landlock ABI >= 4): `--allow-connect` and `--allow-bind` leave exactly the
+/// named ports; without them TCP is not restricted. Connects go to a listener of this test on the
+/// host (`--share-net`); binds happen in the jail's own network namespace.
+#[test]
+fn tcp_port_rules() {
+    let env = Env::new();
+    if !landlock_full(&env) {
+        return;
+    }
+    if !Path::new("/usr/bin/python3").exists() {
+        skip("python3", "/usr/bin/python3 missing (the TCP client)");
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let other = if port == "1" { "2" } else { "1" };
+    let probe = "import socket, sys\n\
+        def attempt(what, f):\n    \
+            s = socket.socket()\n    \
+            try:\n        f(s)\n        print(what + '=ok')\n    \
+            except OSError as e:\n        print(what + '=' + e.__class__.__name__)\n\
+        if sys.argv[1] == 'connect':\n    \
+            attempt('connect', lambda s: s.connect(('127.0.0.1', int(sys.argv[2]))))\n\
+        else:\n    \
+            attempt('bind', lambda s: s.bind(('127.0.0.1', int(sys.argv[2]))))\n";
+    for who in whos() {
+        let run = |opts: &[&str], what: &str, p: &str| {
+            let mut args = vec!["run"];
+            args.extend_from_slice(opts);
+            args.extend(["--", "python3", "-c", probe, what, p]);
+            let o = env.run(who, &args);
+            text(&o).0.trim().to_string()
+        };
+        let sn = "--share-net";
+        assert_eq!(run(&[sn], "connect", &port), "connect=ok", "{who:?}");
+        assert_eq!(
+            run(&[sn, "--allow-connect", &port], "connect", &port),
+            "connect=ok"
+        );
+        assert_eq!(
+            run(&[sn, "--allow-connect", other], "connect", &port),
+            "connect=PermissionError",
+            "{who:?}"
+        );
+        assert_eq!(
+            run(&[sn, "--allow-connect", "none"], "connect", &port),
+            "connect=PermissionError"
+        );
+        assert_eq!(run(&[], "bind", "8080"), "bind=ok", "{who:?}");
+        assert_eq!(run(&["--allow-bind", "8080"], "bind", "8080"), "bind=ok");
+        assert_eq!(
+            run(&["--allow-bind", "8080"], "bind", "8081"),
+            "bind=PermissionError",
+            "{who:?}"
+        );
+        let o = env.run(
+            who,
+            &[
+                "run",
+                "--report",
+                "--allow-connect",
+                "443",
+                "--allow-bind",
+                "none",
+                "--",
+                "true",
+            ],
+        );
+        let line = report_line(&text(&o).1, "landlock");
+        assert!(line.contains("tcp connect 443; tcp bind none"), "{line}");
+    }
+    drop(listener);
+}

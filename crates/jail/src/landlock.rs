@@ -10,8 +10,9 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    Access, AccessFs, BitFlags, CompatLevel, Compatible, LandlockStatus, PathBeneath, PathFd,
-    RestrictionStatus, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, LandlockStatus, NetPort,
+    PathBeneath, PathFd, RestrictionStatus, Ruleset, RulesetAttr, RulesetCreatedAttr,
+    RulesetStatus, Scope, ABI,
 };
 
 use crate::error::SetupError;
@@ -123,14 +124,35 @@ pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
     }
     let fail = |e: &dyn std::fmt::Display| SetupError::other(FEATURE, "", e.to_string());
     let scopes = Scope::AbstractUnixSocket | Scope::Signal;
+    let mut net = BitFlags::<AccessNet>::EMPTY;
+    if spec.tcp_connect.is_some() {
+        net |= AccessNet::ConnectTcp;
+    }
+    if spec.tcp_bind.is_some() {
+        net |= AccessNet::BindTcp;
+    }
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(AccessFs::from_all(TARGET))
-        .map_err(|e| fail(&e))?
+        .map_err(|e| fail(&e))?;
+    if !net.is_empty() {
+        ruleset = ruleset.handle_access(net).map_err(|e| fail(&e))?;
+    }
+    let mut ruleset = ruleset
         .scope(scopes)
         .map_err(|e| fail(&e))?
         .create()
         .map_err(|e| fail(&e))?;
+    for (ports, access) in [
+        (&spec.tcp_connect, AccessNet::ConnectTcp),
+        (&spec.tcp_bind, AccessNet::BindTcp),
+    ] {
+        for &port in ports.iter().flatten() {
+            ruleset = ruleset
+                .add_rule(NetPort::new(port, access))
+                .map_err(|e| fail(&e))?;
+        }
+    }
     let mut count = 0usize;
     for r in path_rules(spec) {
         let fd = match PathFd::new(&r.path) {
@@ -173,7 +195,7 @@ pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
         let _ = (&mut ruleset).add_rule(PathBeneath::new(fd, access));
     }
     let status = ruleset.restrict_self().map_err(|e| fail(&e))?;
-    let entry = entry_for(&status, count);
+    let entry = entry_for(&status, count, &port_policy(spec));
     if spec.landlock.required(spec.strict) && entry.level != Level::Full {
         return Err(SetupError::other(
             FEATURE,
@@ -226,8 +248,36 @@ fn fd_grant(fd: BorrowedFd<'_>) -> Option<Grant> {
     })
 }
 
+const NO_PORTS: &str = "tcp ports not restricted (no port policy)";
+
+/// The TCP part of the report line, e.g. `tcp connect 443; tcp bind none`.
+fn port_policy(spec: &JailSpec) -> String {
+    let show = |ports: &Option<Vec<u16>>, what: &str| {
+        ports.as_ref().map(|p| {
+            if p.is_empty() {
+                format!("tcp {what} none")
+            } else {
+                let list: Vec<String> = p.iter().map(u16::to_string).collect();
+                format!("tcp {what} {}", list.join(","))
+            }
+        })
+    };
+    let parts: Vec<String> = [
+        show(&spec.tcp_connect, "connect"),
+        show(&spec.tcp_bind, "bind"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        NO_PORTS.into()
+    } else {
+        parts.join("; ")
+    }
+}
+
 /// The report line: the kernel's ABI, what it enforced, and what it could not.
-fn entry_for(status: &RestrictionStatus, rules: usize) -> Entry {
+fn entry_for(status: &RestrictionStatus, rules: usize, ports: &str) -> Entry {
     let abi = match status.landlock {
         LandlockStatus::Available {
             effective_abi,
@@ -250,6 +300,9 @@ fn entry_for(status: &RestrictionStatus, rules: usize) -> Entry {
     if abi < 3 {
         missing.push("no truncate rule");
     }
+    if abi < 4 && ports != NO_PORTS {
+        missing.push("no tcp port rules");
+    }
     if abi < 5 {
         missing.push("no device ioctl rule");
     }
@@ -261,13 +314,12 @@ fn entry_for(status: &RestrictionStatus, rules: usize) -> Entry {
     } else {
         format!("fs rules ({rules} paths)")
     };
-    let ports = "tcp ports not restricted (no port policy)";
     match status.ruleset {
         RulesetStatus::FullyEnforced => Entry::full(FEATURE, format!("ABI {abi}: {have}; {ports}")),
         RulesetStatus::PartiallyEnforced => Entry::new(
             FEATURE,
             Level::Partial,
-            format!("kernel ABI {abi}: {have}; {}", missing.join(", ")),
+            format!("kernel ABI {abi}: {have}; {ports}; {}", missing.join(", ")),
         ),
         RulesetStatus::NotEnforced => {
             Entry::off(FEATURE, format!("kernel ABI {abi}: not enforced"))
@@ -377,6 +429,47 @@ mod tests {
         // Only rights the target ABI handles are ever granted.
         for g in [Grant::READ, Grant::WRITE_EXEC] {
             assert!(AccessFs::from_all(TARGET).contains(g.access()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod port_tests {
+    use crate::plan::Request;
+
+    #[test]
+    fn port_options_are_parsed_and_reported() {
+        let base = Request {
+            argv: vec!["true".into()],
+            ..Default::default()
+        };
+        let spec = base.plan().unwrap();
+        assert_eq!(
+            (spec.tcp_connect.clone(), spec.tcp_bind.clone()),
+            (None, None)
+        );
+        assert_eq!(super::port_policy(&spec), super::NO_PORTS);
+        let spec = Request {
+            allow_connect: vec!["443".into(), "80".into(), "443".into()],
+            allow_bind: vec!["none".into()],
+            ..base.clone()
+        }
+        .plan()
+        .unwrap();
+        assert_eq!(spec.tcp_connect, Some(vec![80, 443]));
+        assert_eq!(spec.tcp_bind, Some(vec![]));
+        assert_eq!(
+            super::port_policy(&spec),
+            "tcp connect 80,443; tcp bind none"
+        );
+        for bad in ["http", "65536", "-1"] {
+            let e = Request {
+                allow_connect: vec![bad.into()],
+                ..base.clone()
+            }
+            .plan()
+            .unwrap_err();
+            assert_eq!((e.arg.as_str(), e.value.as_str()), ("--allow-connect", bad));
         }
     }
 }

@@ -42,6 +42,12 @@ pub struct JailSpec {
     /// read-only and read-write binds.
     #[serde(default)]
     pub exec_paths: Vec<PathBuf>,
+    /// TCP ports the program may connect to (Landlock, ABI >= 4); `None`: not restricted.
+    #[serde(default)]
+    pub tcp_connect: Option<Vec<u16>>,
+    /// TCP ports the program may bind; `None`: not restricted.
+    #[serde(default)]
+    pub tcp_bind: Option<Vec<u16>>,
 }
 
 /// Whether a kernel-dependent protection must be enforced, may degrade, or is not wanted.
