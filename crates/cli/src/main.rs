@@ -6,6 +6,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod check;
 mod pax;
+mod policy;
 mod run;
 
 /// Strong, light isolation for one program.
@@ -22,6 +23,8 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Is this kernel and CPU fit to run a jail? (exit 0 fit, 1 unfit, 2 unknown)
     Check(check::CheckArgs),
+    /// Inspect policies: `ironpen policy explain` prints a seccomp profile's decisions.
+    Policy(policy::PolicyArgs),
     /// Read or write a binary's PaX-style marking (user.pax.flags), e.g. `m` for JITs.
     Pax(pax::PaxArgs),
 }
@@ -35,14 +38,26 @@ fn main() {
         .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
     let (cli, matches) = match parsed {
         Ok(v) => v,
+        Err(e) if e.use_stderr() => {
+            // One line naming the argument and the reason, like every other input error.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let detail = text
+                .lines()
+                .nth(1)
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("tip:"));
+            match detail {
+                Some(d) => eprintln!("ironpen: {first} {d} (see --help)"),
+                None => eprintln!("ironpen: {first} (see --help)"),
+            }
+            std::process::exit(EXIT_IRONPEN_FAILED);
+        }
         Err(e) => {
-            let code = if e.use_stderr() {
-                EXIT_IRONPEN_FAILED
-            } else {
-                0
-            };
+            // --help and --version.
             let _ = e.print();
-            std::process::exit(code);
+            std::process::exit(0);
         }
     };
     let result = match cli.command {
@@ -54,6 +69,7 @@ fn main() {
             run::run(*args, &sub)
         }
         Command::Check(args) => check::run(&args),
+        Command::Policy(args) => policy::run(&args),
         Command::Pax(args) => pax::run(&args),
     };
     match result {

@@ -84,6 +84,9 @@ const ETC_ENTRIES: &[&str] = &[
     "os-release",
 ];
 
+/// /etc files up to this size are copied into the jail instead of bound (see default_mounts).
+const SMALL_ETC_FILE: u64 = 32 * 1024;
+
 /// Top-level directories that are usrmerge symlinks on modern distributions (or real
 /// directories on older ones, then bound read-only).
 const USR_LINKS: &[&str] = &["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
@@ -406,6 +409,18 @@ fn default_mounts(ids: &Identity, share_net: bool) -> Vec<MountOp> {
                         link: host.clone().into(),
                         origin: format!("default {host}"),
                     });
+                }
+            }
+            // Small text files are copied into the jail's (read-only) root: a copy costs a few
+            // syscalls, a bind mount costs a mount and its teardown in every jail.
+            Ok(m) if m.is_file() && m.len() <= SMALL_ETC_FILE && name != "resolv.conf" => {
+                match std::fs::read_to_string(&host) {
+                    Ok(contents) => ops.push(MountOp::File {
+                        dst: host.clone().into(),
+                        contents,
+                        mode: 0o644,
+                    }),
+                    Err(_) => ops.push(ro_bind(&host)),
                 }
             }
             Ok(_) => ops.push(ro_bind(&host)),

@@ -46,6 +46,8 @@ pub fn run_with_report(
     mut on_report: impl FnMut(&Report),
 ) -> Result<Outcome, SetupError> {
     let seccomp = compile_seccomp(spec)?;
+    // Read host facts the children need before the clone (the jail has no /proc/sys).
+    crate::caps::last_cap();
     if rustix::process::geteuid().is_root() {
         // Supplementary groups survive a user namespace and keep their host meaning; group 0
         // (root) must not ride into the jail. Rootless callers cannot drop theirs (setgroups is
@@ -94,6 +96,7 @@ pub fn run_with_report(
         let _ = rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED);
         return Err(e);
     }
+    drop(seccomp);
     let outcome = supervise(&ours, &pidfd, &sigfd, &mut on_report);
     let _ = signal::set_mask(&old_mask);
     outcome
@@ -133,6 +136,20 @@ fn compile_seccomp(spec: &JailSpec) -> Result<Vec<SockFilter>, SetupError> {
         .collect())
 }
 
+/// Once the jail has run this long, ironpen gives back the pages of its one-shot setup code
+/// (short jobs never pay for that; long-lived jails cost less memory).
+const TRIM_AFTER: rustix::event::Timespec = rustix::event::Timespec {
+    tv_sec: 0,
+    tv_nsec: 50_000_000,
+};
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Trim {
+    NotYet,
+    Pending,
+    Done,
+}
+
 fn supervise(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
@@ -141,6 +158,7 @@ fn supervise(
 ) -> Result<Outcome, SetupError> {
     let mut last: Option<Message> = None;
     let mut sock_open = true;
+    let mut trim = Trim::NotYet;
     loop {
         let mut fds = vec![
             PollFd::new(pidfd, PollFlags::IN),
@@ -149,7 +167,13 @@ fn supervise(
         if sock_open {
             fds.push(PollFd::new(sock, PollFlags::IN));
         }
-        match poll(&mut fds, None) {
+        let timeout = (trim == Trim::Pending).then_some(&TRIM_AFTER);
+        match poll(&mut fds, timeout) {
+            Ok(0) if trim == Trim::Pending => {
+                sysproc::drop_image_pages();
+                trim = Trim::Done;
+                continue;
+            }
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(SetupError::os("poll", "jail", e.into())),
         }
@@ -165,7 +189,10 @@ fn supervise(
         }
         if sock_ready {
             match protocol::recv(sock.as_fd()) {
-                Ok(Some(Message::Report(r))) => on_report(&r),
+                Ok(Some(Message::Report(r))) => {
+                    on_report(&r);
+                    trim = Trim::Pending;
+                }
                 Ok(Some(m)) => {
                     // An error from the program's process wins over init's later status report.
                     if !matches!(last, Some(Message::Error(_))) {
