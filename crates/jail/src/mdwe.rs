@@ -66,8 +66,16 @@ pub(crate) fn apply(spec: &JailSpec) -> Result<Entry, SetupError> {
             );
             Ok(Entry::full(FEATURE, notes.join("; ")))
         }
-        Err(e) if e.raw_os_error() == Some(EINVAL) && !spec.mdwe.required(spec.strict) => {
-            notes.insert(0, "kernel lacks PR_SET_MDWE (Linux >= 6.3)".into());
+        Err(e) if e.raw_os_error() == Some(EINVAL) => {
+            let why = "kernel lacks PR_SET_MDWE (Linux >= 6.3)";
+            if spec.mdwe.required(spec.strict) {
+                return Err(SetupError::other(
+                    FEATURE,
+                    "",
+                    format!("required, but {why}"),
+                ));
+            }
+            notes.insert(0, why.into());
             Ok(Entry::off(FEATURE, notes.join("; ")))
         }
         Err(e) => Err(SetupError::os(
