@@ -714,3 +714,47 @@ fn tcp_port_rules() {
     }
     drop(listener);
 }
+
+/// Looking for a `#!` line must never block: a FIFO given as the program fails at execve (126)
+/// instead of hanging ironpen in the mark lookup.
+#[test]
+fn mark_lookup_does_not_block_on_a_fifo() {
+    let env = Env::new();
+    let fifo = env.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let f = fifo.to_str().unwrap();
+    let mut child = SigkillOnDrop(
+        env.command(Who::Caller, &["run", "--ro-bind", f, "/f", "--", "/f"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "ironpen hangs on a FIFO program"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(126));
+}
+
+/// SIGKILL to ironpen on drop (its jail dies with it through PDEATHSIG): for a jail that may be
+/// stuck before execve, where forwarded signals are still blocked.
+struct SigkillOnDrop(Child);
+
+impl Drop for SigkillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -127,9 +127,16 @@ fn find_mark(spec: &JailSpec, program: &str) -> (Option<Mark>, Vec<String>) {
 
 /// `#!INTERPRETER [ARG]` of a script, as the kernel splits it (one optional argument).
 fn shebang(program: &str) -> Option<(String, Option<String>)> {
-    use std::io::Read as _;
+    use rustix::fs::{FileType, Mode, OFlags};
+    // Non-blocking and regular files only: `ironpen run -- /dev/tty` or a FIFO must not hang here.
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(program, flags, Mode::empty()).ok()?;
+    let st = rustix::fs::fstat(&fd).ok()?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return None;
+    }
     let mut head = [0u8; 256];
-    let n = std::fs::File::open(program).ok()?.read(&mut head).ok()?;
+    let n = rustix::io::read(&fd, &mut head).ok()?;
     parse_shebang(&head[..n])
 }
 
