@@ -92,11 +92,13 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
-/// Skip (or fail, when IRONPEN_TEST_REQUIRE names `what`) a test the machine cannot run.
+/// Skip (or fail, when IRONPEN_TEST_REQUIRE names `what` or `all`) a test the machine cannot run.
 fn skip(what: &str, why: &str) {
     let required = std::env::var("IRONPEN_TEST_REQUIRE").unwrap_or_default();
     assert!(
-        !required.split(',').any(|r| r.trim() == what),
+        !required
+            .split(',')
+            .any(|r| r.trim() == what || r.trim() == "all"),
         "required by IRONPEN_TEST_REQUIRE but unavailable: {what}: {why}"
     );
     eprintln!("SKIP: {what}: {why}");
