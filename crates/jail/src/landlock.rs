@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 
 use landlock::{
     Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, LandlockStatus, NetPort,
-    PathBeneath, PathFd, RestrictionStatus, Ruleset, RulesetAttr, RulesetCreatedAttr,
-    RulesetStatus, Scope, ABI,
+    PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 
 use crate::error::SetupError;
@@ -195,7 +194,7 @@ pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
         let _ = (&mut ruleset).add_rule(PathBeneath::new(fd, access));
     }
     let status = ruleset.restrict_self().map_err(|e| fail(&e))?;
-    let entry = entry_for(&status, count, &port_policy(spec));
+    let entry = entry_for(&status.ruleset, status.landlock, count, &port_policy(spec));
     if spec.landlock.required(spec.strict) && entry.level != Level::Full {
         return Err(SetupError::other(
             FEATURE,
@@ -277,8 +276,13 @@ fn port_policy(spec: &JailSpec) -> String {
 }
 
 /// The report line: the kernel's ABI, what it enforced, and what it could not.
-fn entry_for(status: &RestrictionStatus, rules: usize, ports: &str) -> Entry {
-    let abi = match status.landlock {
+fn entry_for(
+    ruleset: &RulesetStatus,
+    landlock: LandlockStatus,
+    rules: usize,
+    ports: &str,
+) -> Entry {
+    let abi = match landlock {
         LandlockStatus::Available {
             effective_abi,
             kernel_abi,
@@ -314,7 +318,7 @@ fn entry_for(status: &RestrictionStatus, rules: usize, ports: &str) -> Entry {
     } else {
         format!("fs rules ({rules} paths)")
     };
-    match status.ruleset {
+    match ruleset {
         RulesetStatus::FullyEnforced => Entry::full(FEATURE, format!("ABI {abi}: {have}; {ports}")),
         RulesetStatus::PartiallyEnforced => Entry::new(
             FEATURE,
@@ -471,5 +475,70 @@ mod port_tests {
             .unwrap_err();
             assert_eq!((e.arg.as_str(), e.value.as_str()), ("--allow-connect", bad));
         }
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    fn at(abi: ABI) -> LandlockStatus {
+        LandlockStatus::Available {
+            effective_abi: abi,
+            kernel_abi: None,
+        }
+    }
+
+    #[test]
+    fn report_lines_per_abi() {
+        let e = entry_for(&RulesetStatus::FullyEnforced, at(ABI::V7), 16, NO_PORTS);
+        assert_eq!(e.level, Level::Full);
+        assert_eq!(
+            e.detail,
+            "ABI 7: fs rules (16 paths) + scope (abstract unix, signal); tcp ports not restricted (no port policy)"
+        );
+        let e = entry_for(
+            &RulesetStatus::PartiallyEnforced,
+            at(ABI::V3),
+            16,
+            "tcp connect 443",
+        );
+        assert_eq!(e.level, Level::Partial);
+        assert_eq!(
+            e.detail,
+            "kernel ABI 3: fs rules (16 paths); tcp connect 443; no tcp port rules, no device ioctl rule, \
+             no scoping of abstract unix sockets and signals"
+        );
+        let e = entry_for(&RulesetStatus::PartiallyEnforced, at(ABI::V5), 16, NO_PORTS);
+        assert!(
+            e.detail
+                .ends_with("; no scoping of abstract unix sockets and signals"),
+            "{}",
+            e.detail
+        );
+        let e = entry_for(
+            &RulesetStatus::NotEnforced,
+            LandlockStatus::NotImplemented,
+            0,
+            NO_PORTS,
+        );
+        assert_eq!(
+            (e.level, e.detail.contains("without Landlock")),
+            (Level::Off, true)
+        );
+        let e = entry_for(
+            &RulesetStatus::NotEnforced,
+            LandlockStatus::NotEnabled,
+            0,
+            NO_PORTS,
+        );
+        assert!(e.detail.contains("lsm="), "{}", e.detail);
+        // A kernel newer than the crate knows: its own number is reported.
+        let newer = LandlockStatus::Available {
+            effective_abi: ABI::V7,
+            kernel_abi: Some(12),
+        };
+        let e = entry_for(&RulesetStatus::FullyEnforced, newer, 16, NO_PORTS);
+        assert!(e.detail.starts_with("ABI 12:"), "{}", e.detail);
     }
 }
