@@ -88,6 +88,14 @@ pub struct RunArgs {
     /// read-only and read-write binds (/usr, work directories) are executable.
     #[arg(long = "allow-exec", value_name = "DIR", action = clap::ArgAction::Append)]
     pub allow_exec: Vec<String>,
+    /// Allow TCP connections only to this port (repeatable; "none": no TCP connections).
+    /// Without it TCP connects are not restricted. Needs Landlock ABI 4 (Linux 6.7).
+    #[arg(long = "allow-connect", value_name = "PORT|none", action = clap::ArgAction::Append)]
+    pub allow_connect: Vec<String>,
+    /// Allow binding TCP sockets only to this port (repeatable; 0 = the ephemeral range;
+    /// "none": no TCP binds). Without it TCP binds are not restricted.
+    #[arg(long = "allow-bind", value_name = "PORT|none", action = clap::ArgAction::Append)]
+    pub allow_bind: Vec<String>,
     /// Print what the jail enforces (protection by protection) to stderr before the program
     /// starts.
     #[arg(long)]
@@ -175,6 +183,8 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         allow_jit: args.allow_jit,
         allow_exec: args.allow_exec,
         tty: args.tty,
+        allow_connect: args.allow_connect,
+        allow_bind: args.allow_bind,
     };
     let spec = request.plan()?;
     if args.require_fit {

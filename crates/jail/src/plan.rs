@@ -62,6 +62,10 @@ pub struct Request {
     pub allow_exec: Vec<String>,
     /// `--tty`: `auto` (or unset), `always`, `never`.
     pub tty: Option<String>,
+    /// TCP ports the program may connect to / bind (`--allow-connect`, `--allow-bind`: a port or
+    /// `none`); empty: not restricted.
+    pub allow_connect: Vec<String>,
+    pub allow_bind: Vec<String>,
 }
 
 /// Host entries under /etc that ordinary programs need (read-only). Missing ones are skipped.
@@ -202,6 +206,8 @@ impl Request {
                 .map(|p| jail_path("--allow-exec", p))
                 .collect::<Result<_, _>>()?,
             tty: crate::pty::plan(tty),
+            tcp_connect: tcp_ports("--allow-connect", &self.allow_connect)?,
+            tcp_bind: tcp_ports("--allow-bind", &self.allow_bind)?,
         })
     }
 
@@ -322,6 +328,25 @@ impl Request {
         }
         Ok(env)
     }
+}
+
+/// `--allow-connect`/`--allow-bind` values: port numbers or `none`. No values: not restricted.
+fn tcp_ports(arg: &str, values: &[String]) -> Result<Option<Vec<u16>>, SpecError> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let mut ports = Vec::new();
+    for v in values {
+        if v == "none" {
+            continue;
+        }
+        ports.push(v.parse::<u16>().map_err(|_| {
+            SpecError::new(arg, v, "expected a TCP port number (0-65535) or \"none\"")
+        })?);
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(Some(ports))
 }
 
 /// Capability names as OCI profiles spell them (`CAP_NET_BIND_SERVICE`), for `includes.caps`.
