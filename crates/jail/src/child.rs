@@ -213,7 +213,7 @@ fn program_setup(
         .ctx("prctl(PR_SET_SECUREBITS)", || "NO_SETUID_FIXUP".into())?;
     set_ids(spec)?;
     // pivot_root also moves init's root and working directory to the new root.
-    let proc_mode = mounts::build_and_pivot(&spec.mounts, sources, &spec.ids)?;
+    let proc_mode = mounts::build_and_pivot(&spec.mounts, sources, &spec.ids, &spec.exec_paths)?;
     rustix::system::sethostname(spec.hostname.as_bytes())
         .ctx("sethostname", || format!("{:?}", spec.hostname))?;
     if !spec.share_net {
