@@ -119,7 +119,10 @@ pub(crate) fn path_rules(spec: &JailSpec) -> Vec<PathRule> {
 /// Restrict the calling process (the program, just before execve).
 pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
     if spec.landlock == Protection::Off {
-        return Ok(Entry::off(FEATURE, "disabled by request (--landlock off)"));
+        return Ok(Entry::waived(
+            FEATURE,
+            "disabled by request (--landlock off)",
+        ));
     }
     let fail = |e: &dyn std::fmt::Display| SetupError::other(FEATURE, "", e.to_string());
     let scopes = Scope::AbstractUnixSocket | Scope::Signal;

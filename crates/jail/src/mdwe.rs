@@ -19,7 +19,7 @@ const EINVAL: i32 = 22;
 /// Apply MDWE to the calling process (the program, just before execve).
 pub(crate) fn apply(spec: &JailSpec) -> Result<Entry, SetupError> {
     if spec.mdwe == Protection::Off {
-        return Ok(Entry::off(
+        return Ok(Entry::waived(
             FEATURE,
             "disabled by request (--allow-jit): writable+executable memory allowed",
         ));
@@ -56,7 +56,7 @@ pub(crate) fn apply(spec: &JailSpec) -> Result<Entry, SetupError> {
             ));
         }
         notes.insert(0, why);
-        return Ok(Entry::off(FEATURE, notes.join("; ")));
+        return Ok(Entry::waived(FEATURE, notes.join("; ")));
     }
     match set_mdwe(MDWE_REFUSE_EXEC_GAIN) {
         Ok(()) => {
