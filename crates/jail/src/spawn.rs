@@ -155,6 +155,9 @@ enum Trim {
     Done,
 }
 
+/// Signals that end a jail still being set up (INT, TERM, HUP, QUIT).
+const ABORTS_SETUP: [i32; 4] = [2, 15, 1, 3];
+
 fn supervise(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
@@ -165,6 +168,10 @@ fn supervise(
     let mut last: Option<Message> = None;
     let mut sock_open = true;
     let mut trim = Trim::NotYet;
+    // Until the report arrives the program process is still being set up, with signals blocked:
+    // a terminating signal then aborts the whole jail instead of waiting for the setup.
+    let mut started = false;
+    let mut aborted: Option<i32> = None;
     loop {
         let mut fds = vec![
             PollFd::new(pidfd, PollFlags::IN),
@@ -194,6 +201,11 @@ fn supervise(
                 if relay.on_signal(sig.signo) {
                     continue;
                 }
+                if !started && ABORTS_SETUP.contains(&sig.signo) {
+                    let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), Signal::KILL);
+                    aborted.get_or_insert(sig.signo);
+                    continue;
+                }
                 if let Some(s) = Signal::from_named_raw(sig.signo) {
                     let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), s);
                 }
@@ -208,6 +220,7 @@ fn supervise(
                     }
                 }
                 Ok(Some((Message::Report(r), _))) => {
+                    started = true;
                     on_report(&r);
                     relay.start();
                     trim = Trim::Pending;
@@ -248,6 +261,9 @@ fn supervise(
             let status =
                 rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED)
                     .ctx("waitid", || "jail init".into())?;
+            if let Some(sig) = aborted {
+                return Ok(Outcome::Signaled(sig));
+            }
             return match last {
                 Some(Message::Error(e)) => Err(e),
                 Some(Message::Exited(c)) => Ok(Outcome::Exited(c)),
