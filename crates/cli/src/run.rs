@@ -2,6 +2,8 @@
 
 use clap::ArgMatches;
 use ironpen_jail::plan::{Request, UserMount};
+use ironpen_jail::report::Level;
+use ironpen_jail::spawn::Outcome;
 use ironpen_jail::spec::{BindMode, Protection};
 
 fn parse_protection(s: &str) -> Result<Protection, String> {
@@ -163,6 +165,9 @@ fn ordered_mounts(m: &ArgMatches) -> Vec<UserMount> {
     out.into_iter().map(|(_, m)| m).collect()
 }
 
+/// SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGSEGV: how JITs die when W^X refuses them.
+const JIT_CRASH_SIGNALS: [i32; 5] = [4, 5, 6, 7, 11];
+
 pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
     let request = Request {
         argv: args.command,
@@ -203,13 +208,29 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let show = args.report;
+    let mut mdwe_on = false;
     let on_report = |r: &ironpen_jail::report::Report| {
+        mdwe_on = r
+            .entries
+            .iter()
+            .any(|e| e.feature == "mdwe" && e.level == Level::Full);
         if show {
             eprint!("ironpen: enforced:\n{r}");
         }
     };
     match ironpen_jail::spawn::run_with_report(&spec, on_report) {
-        Ok(outcome) => Ok(outcome.exit_code()),
+        Ok(outcome) => {
+            if let (true, Outcome::Signaled(sig)) = (mdwe_on, outcome) {
+                if JIT_CRASH_SIGNALS.contains(&sig) {
+                    // A JIT refused writable+executable memory typically dies like this.
+                    eprintln!(
+                        "ironpen: the program was killed by signal {sig} with memory-deny-write-execute on; \
+                         if it is a JIT (node, java, ...): `ironpen pax set PROGRAM m` or --allow-jit"
+                    );
+                }
+            }
+            Ok(outcome.exit_code())
+        }
         Err(e) => {
             eprintln!("ironpen: {e}");
             Ok(e.exit_code)
