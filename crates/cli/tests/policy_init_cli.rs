@@ -29,10 +29,13 @@ fn ironpen(args: &[&str], cwd: &Path, stdin: &str) -> Output {
 fn answers_over_a_pipe_write_a_valid_policy() {
     let dir = tempfile::tempdir().unwrap();
     // A wrong answer ("sever") is asked again; end of input takes the remaining defaults.
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    let www = www.display().to_string();
     let o = ironpen(
         &["init", "-o", "web.toml"],
         dir.path(),
-        "sever\nserver\nserver\n80,443\n/srv/www\n",
+        &format!("sever\nserver\nserver\n80,443\n{www}\n"),
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
@@ -43,8 +46,9 @@ fn answers_over_a_pipe_write_a_valid_policy() {
     assert!(err.contains("(end of input: jit = no)"), "{err}");
     let text = std::fs::read_to_string(dir.path().join("web.toml")).unwrap();
     assert!(text.contains("include = [\"@server\"]\n"), "{text}");
-    assert!(text.contains("rw = [\"/srv/www\"]\n"), "{text}");
+    assert!(text.contains(&format!("rw = [\"{www}\"]\n")), "{text}");
     let o = ironpen(&["policy", "check", "web.toml"], dir.path(), "");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
         "web.toml: ok (3 sources merged)\n"

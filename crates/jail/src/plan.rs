@@ -63,6 +63,12 @@ pub struct Request {
     /// Named syscall sets applied on top of the seccomp profile, in order: `(set, allow)`
     /// (policy files' `seccomp.add_sets` / `remove_sets`).
     pub seccomp_sets: Vec<(String, bool)>,
+    /// `--tty`: `auto` (or unset), `always`, `never`.
+    pub tty: Option<String>,
+    /// TCP ports the program may connect to / bind (`--allow-connect`, `--allow-bind`: a port or
+    /// `none`); empty: not restricted.
+    pub allow_connect: Vec<String>,
+    pub allow_bind: Vec<String>,
 }
 
 /// Host entries under /etc that ordinary programs need (read-only). Missing ones are skipped.
@@ -174,6 +180,10 @@ impl Request {
         };
         let env = self.environment(&ids)?;
         let seccomp = self.seccomp_plan(&caps_names(&caps))?;
+        let tty = match self.tty.as_deref() {
+            Some(mode) => crate::pty::TtyMode::parse(mode)?,
+            None => crate::pty::TtyMode::default(),
+        };
         Ok(JailSpec {
             argv: self.argv.clone(),
             env,
@@ -198,6 +208,9 @@ impl Request {
                 .iter()
                 .map(|p| jail_path("--allow-exec", p))
                 .collect::<Result<_, _>>()?,
+            tty: crate::pty::plan(tty),
+            tcp_connect: tcp_ports("--allow-connect", &self.allow_connect)?,
+            tcp_bind: tcp_ports("--allow-bind", &self.allow_bind)?,
         })
     }
 
@@ -348,6 +361,25 @@ fn with_sets(mut filter: sc::Filter, sets: &[(String, bool)]) -> Result<sc::Filt
         }
     }
     Ok(filter)
+}
+
+/// `--allow-connect`/`--allow-bind` values: port numbers or `none`. No values: not restricted.
+fn tcp_ports(arg: &str, values: &[String]) -> Result<Option<Vec<u16>>, SpecError> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let mut ports = Vec::new();
+    for v in values {
+        if v == "none" {
+            continue;
+        }
+        ports.push(v.parse::<u16>().map_err(|_| {
+            SpecError::new(arg, v, "expected a TCP port number (0-65535) or \"none\"")
+        })?);
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(Some(ports))
 }
 
 /// Capability names as OCI profiles spell them (`CAP_NET_BIND_SERVICE`), for `includes.caps`.
