@@ -6,6 +6,15 @@ use ironpen_jail::plan::{Request, UserMount};
 use ironpen_jail::spec::{BindMode, Protection};
 use ironpen_policy::model::{self, NetMode, Policy, Source, Tty, Vars};
 
+/// A policy's port list as `--allow-connect`/`--allow-bind` values (`[]`: `none`).
+fn ports(p: &Option<Vec<u16>>) -> Vec<String> {
+    match p {
+        None => Vec::new(),
+        Some(v) if v.is_empty() => vec!["none".into()],
+        Some(v) => v.iter().map(u16::to_string).collect(),
+    }
+}
+
 /// Read a policy file for the loader: relative includes resolve against the including file's
 /// directory (the current directory for the root and for built-ins).
 fn read_source(path: &str, from: Option<&str>) -> Result<Source, String> {
@@ -76,9 +85,6 @@ pub fn request_from_policy(p: &Policy) -> Result<Request> {
     let refuse = |what: &str| -> Result<()> {
         bail!("policy sets {what}, which ironpen does not enforce yet; remove it to run")
     };
-    if !l.network.allow_tcp_ports.is_empty() {
-        refuse("network.allow_tcp_ports")?;
-    }
     if l.limits.memory.is_some() {
         refuse("limits.memory")?;
     }
@@ -87,9 +93,6 @@ pub fn request_from_policy(p: &Policy) -> Result<Request> {
     }
     if l.limits.cpu_percent.is_some() {
         refuse("limits.cpu_percent")?;
-    }
-    if matches!(l.terminal.tty, Some(Tty::Always | Tty::Never)) {
-        refuse("terminal.tty other than auto")?;
     }
     let fs = &l.filesystem;
     // Named by the policy's own position, not by the --bind flags the plan would name.
@@ -182,12 +185,23 @@ pub fn request_from_policy(p: &Policy) -> Result<Request> {
             .map(|e| e.value.clone())
             .collect(),
         seccomp_sets,
+        tty: l.terminal.tty.map(|t| {
+            match t {
+                Tty::Auto => "auto",
+                Tty::Always => "always",
+                Tty::Never => "never",
+            }
+            .to_string()
+        }),
+        allow_connect: ports(&l.network.tcp_connect),
+        allow_bind: ports(&l.network.tcp_bind),
         ..Request::default()
     })
 }
 
 /// Command-line flags as the last layer over the policy's request: lists append, options given
-/// on the command line override, switches only add (`--share-net`, `--allow-jit`, `--strict`).
+/// on the command line override, switches only add (`--share-net`, `--allow-jit`, `--strict`),
+/// ports add to the policy's port lists.
 pub fn overlay(base: Request, cli: Request) -> Request {
     let mut r = base;
     r.argv = cli.argv;
@@ -208,6 +222,17 @@ pub fn overlay(base: Request, cli: Request) -> Request {
     r.allow_jit |= cli.allow_jit;
     r.allow_exec.extend(cli.allow_exec);
     r.seccomp_sets.extend(cli.seccomp_sets);
+    r.tty = cli.tty.or(r.tty);
+    // Ports on the command line add to the policy's; "none" only means something alone.
+    for (acc, more) in [
+        (&mut r.allow_connect, cli.allow_connect),
+        (&mut r.allow_bind, cli.allow_bind),
+    ] {
+        if !more.is_empty() {
+            acc.retain(|p| p != "none");
+            acc.extend(more);
+        }
+    }
     r
 }
 

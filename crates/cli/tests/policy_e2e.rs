@@ -158,3 +158,29 @@ fn compute_profile_denies_sockets() {
     assert_eq!(run("@default"), "socket ok\n");
     assert_eq!(run("@compute"), "socket 1\n");
 }
+
+/// `network.tcp_bind` reaches Landlock: the listed port binds, another does not (EACCES), and
+/// `--allow-bind` on the command line adds a port.
+#[test]
+fn tcp_bind_ports_from_the_policy() {
+    if !Path::new("/usr/bin/python3").exists() {
+        eprintln!("SKIP: /usr/bin/python3 missing");
+        return;
+    }
+    let f = Fixture::new();
+    std::fs::write(
+        f.path().join("ports.toml"),
+        "include = [\"@default\"]\n[network]\ntcp_bind = [8080]\n",
+    )
+    .unwrap();
+    let code = "import socket\nfor p in (8080, 8081):\n    s = socket.socket()\n    try:\n        s.bind(('127.0.0.1', p))\n        print(p, 'ok')\n    except OSError as e:\n        print(p, e.errno)";
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "-p", "ports.toml"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "/usr/bin/python3", "-c", code]);
+        let o = f.run(&args, false);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(run(&[]), "8080 ok\n8081 13\n");
+    assert_eq!(run(&["--allow-bind", "8081"]), "8080 ok\n8081 ok\n");
+}

@@ -188,9 +188,14 @@ pub struct Network {
     /// `none`: a private network namespace with only loopback (default); `host`: the host's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<NetMode>,
-    /// TCP ports the program may connect to. Not enforced yet: `run` refuses a policy that sets it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allow_tcp_ports: Vec<u16>,
+    /// TCP ports the program may connect to (Landlock, Linux 6.7+); unset: not restricted,
+    /// `[]`: no TCP connects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_connect: Option<Vec<u16>>,
+    /// TCP ports the program may bind (0: the ephemeral range); unset: not restricted, `[]`:
+    /// no TCP binds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_bind: Option<Vec<u16>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,8 +327,8 @@ pub struct Environment {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Terminal {
-    /// `auto` (default: the jail shares ironpen's standard streams), `always` or `never` (a
-    /// private pseudo-terminal or none; `run` refuses these until the pty relay exists).
+    /// `auto` (default: a private pseudo-terminal when stdin is a terminal), `always` or
+    /// `never` (`run --tty`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<Tty>,
 }

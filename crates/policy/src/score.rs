@@ -65,6 +65,13 @@ pub fn score(p: &Policy) -> Score {
             description: "own network namespace with only loopback (no host network)",
         },
         Check {
+            name: "tcp-ports-restricted",
+            weight: 0.5,
+            on: l.network.mode != Some(NetMode::Host)
+                || (l.network.tcp_connect.is_some() && l.network.tcp_bind.is_some()),
+            description: "private network, or TCP connect and bind limited to listed ports",
+        },
+        Check {
             name: "no-dangerous-capabilities",
             weight: 3.5,
             on: !dangerous_cap,

@@ -39,6 +39,8 @@ fn every_combination_loads_and_grants_what_was_asked() {
                         let host = l.network.mode == Some(NetMode::Host);
                         assert_eq!(host, *network != "no", "{a:?}");
                         assert_eq!(l.mdwe.allow_jit == Some(true), jit, "{a:?}");
+                        let bind = (host && !ports.is_empty()).then(|| ports.clone());
+                        assert_eq!(l.network.tcp_bind, bind, "{a:?}");
                         assert_eq!(l.filesystem.rw[l.filesystem.rw.len() - 1].value, "/srv/out");
                         assert!(l.filesystem.ro.iter().any(|r| r.value == "/srv/in"));
                         let bind_low = l

@@ -37,6 +37,7 @@ fn default_is_low_and_host_network_with_sys_admin_is_high() {
         off,
         [
             "private-network",
+            "tcp-ports-restricted",
             "landlock-required",
             "non-root-inside",
             "resource-limits"
@@ -70,6 +71,10 @@ fn each_single_change_moves_the_score_the_right_way() {
     for b in better {
         assert!(exposure(b) < base, "{b} should lower {base}");
     }
+    // On the host network, limiting TCP ports lowers the exposure.
+    let host = exposure("[network]\nmode = \"host\"\n");
+    let limited = exposure("[network]\nmode = \"host\"\ntcp_connect = [443]\ntcp_bind = []\n");
+    assert!(limited < host, "{limited} {host}");
     // sys_admin is worse than a harmless capability, and adding the host network on top of it
     // is worse still.
     let cap = "[capabilities]\nallow_dangerous = \"yes-i-understand\"\nadd = ";

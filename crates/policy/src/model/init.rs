@@ -225,11 +225,11 @@ pub fn generate(a: &Answers) -> String {
         t.push_str("\n[capabilities]\n# Ports below 1024 need this one capability.\n");
         t.push_str("add = [\"net_bind_service\"]\n");
     }
-    if !a.ports.is_empty() {
+    if !a.ports.is_empty() && net {
         let ports: Vec<String> = a.ports.iter().map(u16::to_string).collect();
         t.push_str(&format!(
-            "\n# Listens on TCP {}. Port filtering is not enforced yet; with network = true\n\
-             # every port of the host's network is reachable.\n",
+            "\n[network]\n# Listens on these TCP ports and binds no other (Landlock, Linux 6.7+).\n\
+             tcp_bind = [{}]\n",
             ports.join(", ")
         ));
     }

@@ -67,9 +67,18 @@ pub fn merge(acc: &mut Layer, next: Layer) {
     over(&mut a.chdir, fs.chdir);
 
     over(&mut acc.network.mode, network.mode);
-    for p in network.allow_tcp_ports {
-        if !acc.network.allow_tcp_ports.contains(&p) {
-            acc.network.allow_tcp_ports.push(p);
+    for (acc, next) in [
+        (&mut acc.network.tcp_connect, network.tcp_connect),
+        (&mut acc.network.tcp_bind, network.tcp_bind),
+    ] {
+        // A port list is a grant list: later layers add ports (a first list restricts).
+        if let Some(next) = next {
+            let ports = acc.get_or_insert_with(Vec::new);
+            for p in next {
+                if !ports.contains(&p) {
+                    ports.push(p);
+                }
+            }
         }
     }
 
