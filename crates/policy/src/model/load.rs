@@ -42,8 +42,7 @@ pub fn load(
     for (k, v) in sets {
         layer.set.insert(k.clone(), Item::new(*v, cli.clone()));
     }
-    let policy = finish(layer, sources)?;
-    Ok(policy)
+    finish(layer, sources)
 }
 
 /// Merge `root` and its includes into one layer, booleans not yet applied; also the sources.
