@@ -29,7 +29,8 @@ actions:
   reopen-exe PID | tty | tiocsti | syscall NR [ARGS...]
   exit N | kill-self SIG | sleep SECS
 host helpers (print their line, then exec CMD):
-  with-key DESC PAYLOAD -- CMD... | with-fd DIR -- CMD...";
+  with-key DESC PAYLOAD -- CMD...  (exports IRONPEN_PROBE_KEY=serial)
+  with-fd DIR -- CMD...  (exports IRONPEN_PROBE_FD=fd, opened without O_CLOEXEC)";
 
 /// One result line under construction.
 struct Report {
@@ -361,6 +362,9 @@ fn main() {
                 }
             }
             r.print();
+            if let Some(Value::Number(k)) = r.fields.get("key") {
+                std::env::set_var("IRONPEN_PROBE_KEY", k.to_string());
+            }
             exec(cmd);
         }
         "with-fd" => {
@@ -368,7 +372,10 @@ fn main() {
             let cmd = after_dashes(rest);
             let mut r = Report::new("with-fd", dir);
             match sys::open_dir_inheritable(dir) {
-                Ok(fd) => r.outcome(Ok(())).set("fd", json!(fd)),
+                Ok(fd) => {
+                    std::env::set_var("IRONPEN_PROBE_FD", fd.to_string());
+                    r.outcome(Ok(())).set("fd", json!(fd))
+                }
                 Err(e) => {
                     r.outcome(Err(e)).print();
                     std::process::exit(1);

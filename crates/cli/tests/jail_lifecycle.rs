@@ -1,0 +1,173 @@
+//! End-to-end: exit statuses, signals, the jail's lifetime, --print-plan and bad input.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn exit_status_passes_through() {
+    each_variant("exit_status_passes_through", |env, v| {
+        for n in [0, 1, 3, 124] {
+            let out = env.run(v, &[], &[&env.probe(), "exit", &n.to_string()]);
+            assert_eq!(out.code, Some(n), "[{}] exit {n}: {out:?}", v.name());
+        }
+    });
+}
+
+#[test]
+fn killed_by_signal_is_128_plus_n() {
+    each_variant("killed_by_signal", |env, v| {
+        for (sig, code) in [("KILL", 137), ("TERM", 143)] {
+            let out = env.run(v, &[], &[&env.probe(), "kill-self", sig]);
+            assert_eq!(
+                out.code,
+                Some(code),
+                "[{}] kill-self {sig}: {out:?}",
+                v.name()
+            );
+        }
+    });
+}
+
+/// Start `probe sleep 30` in a jail and wait until it reports it is running.
+fn start_sleeping_jail(
+    env: &TestEnv,
+    v: Variant,
+) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+    let mut c = env.ironpen_cmd(v, &[], &[&env.probe(), "sleep", "30"]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn ironpen");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line)
+        .expect("read the probe's first line");
+    assert!(
+        line.contains("\"sleep\""),
+        "[{}] jail did not start the sleep: {line:?}",
+        v.name()
+    );
+    (child, out)
+}
+
+fn wait_code(child: std::process::Child, what: &str) -> Outcome {
+    wait_child(child, Duration::from_secs(10), what)
+}
+
+#[test]
+fn signals_are_forwarded() {
+    each_variant("signals_are_forwarded", |env, v| {
+        for (sig, n) in [("TERM", 15), ("INT", 2), ("HUP", 1), ("USR1", 10)] {
+            let (child, _out) = start_sleeping_jail(env, v);
+            send_signal(child.id(), sig);
+            let o = wait_code(child, &format!("ironpen after SIG{sig}"));
+            assert_eq!(
+                o.code,
+                Some(128 + n),
+                "[{}] SIG{sig} to ironpen: {o:?}",
+                v.name()
+            );
+            env.assert_no_processes(Duration::from_secs(3));
+        }
+    });
+}
+
+#[test]
+fn jail_dies_with_ironpen() {
+    each_variant("jail_dies_with_ironpen", |env, v| {
+        let (mut child, _out) = start_sleeping_jail(env, v);
+        assert!(
+            env.leftover_processes().len() >= 2,
+            "expected ironpen and the jail's processes: {:?}",
+            env.leftover_processes()
+        );
+        child.kill().expect("SIGKILL ironpen");
+        let _ = child.wait();
+        env.assert_no_processes(Duration::from_secs(5));
+    });
+}
+
+#[test]
+fn print_plan_runs_nothing() {
+    each_variant("print_plan_runs_nothing", |env, v| {
+        let w = env.work_dir("w", v);
+        let w_s = w.to_string_lossy().into_owned();
+        let out = env.run(
+            v,
+            &["--print-plan", "--bind", &w_s, "/w"],
+            &[&env.probe(), "write", "/w/ran"],
+        );
+        assert_eq!(out.code, Some(0), "[{}] --print-plan: {out:?}", v.name());
+        let plan: serde_json::Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("--print-plan output is not JSON ({e}): {}", out.stdout));
+        assert!(plan.is_object(), "plan: {plan}");
+        assert!(out.stdout.contains("/w"), "plan mentions the bind: {plan}");
+        assert!(!w.join("ran").exists(), "--print-plan ran the command");
+    });
+}
+
+#[test]
+fn missing_command_is_reported() {
+    each_variant("missing_command_is_reported", |env, v| {
+        let missing = format!("/nonexistent-{}", env.id);
+        let out = env.run(v, &[], &[&missing]);
+        assert!(
+            matches!(out.code, Some(125) | Some(127)),
+            "[{}] exec of a missing command: {out:?}",
+            v.name()
+        );
+        assert!(
+            out.stderr.contains(&missing),
+            "stderr names the command: {out:?}"
+        );
+    });
+}
+
+/// Bad input: one line `ironpen: ...` naming the argument, exit 125, nothing left behind.
+#[test]
+fn bad_input_is_rejected_with_one_line() {
+    each_variant("bad_input_is_rejected", |env, v| {
+        let missing = format!("{}/does-not-exist", env.dir.display());
+        let existing = env.dir.to_string_lossy().into_owned();
+        let cases: Vec<(Vec<&str>, &str)> = vec![
+            (vec!["--bogus-option"], "--bogus-option"),
+            (vec!["--ro-bind", &missing, "/x"], "does-not-exist"),
+            (vec!["--bind", &existing, "/a/../b"], "/a/../b"),
+            (vec!["--tmpfs", "relative/dir"], "relative/dir"),
+            (vec!["--cap-add", "cap_bogus"], "cap_bogus"),
+            (vec!["--rlimit", "bogus=1"], "bogus"),
+            (vec!["--rlimit", "nofile=abc"], "abc"),
+            (vec!["--pass-fd", "57"], "57"),
+            (vec!["--ro-bind", &existing, "/dev/null/x"], "/dev/null/x"),
+        ];
+        for (opts, names) in cases {
+            let out = env.run(v, &opts, &[&env.probe(), "exit", "0"]);
+            assert_eq!(out.code, Some(125), "[{}] {opts:?}: {out:?}", v.name());
+            let lines: Vec<&str> = out.stderr.lines().collect();
+            assert_eq!(
+                lines.len(),
+                1,
+                "[{}] {opts:?}: stderr must be one line, got {:?}",
+                v.name(),
+                out.stderr
+            );
+            assert!(
+                lines[0].starts_with("ironpen: "),
+                "[{}] {opts:?}: {:?}",
+                v.name(),
+                lines[0]
+            );
+            assert!(
+                lines[0].contains(names),
+                "[{}] {opts:?}: the message should name {names:?}: {:?}",
+                v.name(),
+                lines[0]
+            );
+            assert!(out.stdout.is_empty(), "{opts:?} ran the command: {out:?}");
+            env.assert_clean();
+        }
+    });
+}

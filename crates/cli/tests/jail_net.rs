@@ -1,0 +1,54 @@
+//! End-to-end: the network. The default jail has its own network namespace with loopback up
+//! and nothing else; a listener on the host's loopback is unreachable from inside.
+
+mod common;
+
+use std::net::TcpListener;
+
+use common::*;
+
+#[test]
+fn loopback_is_up_inside() {
+    each_variant("loopback_is_up_inside", |env, v| {
+        let r = env.probe_default(v, &["loopback"]);
+        assert_ok(&r, true, &format!("[{}] loopback inside", v.name()));
+    });
+}
+
+#[test]
+fn host_loopback_listener_is_unreachable() {
+    each_variant("host_loopback_listener_unreachable", |env, v| {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind host listener");
+        let target = listener.local_addr().expect("local addr").to_string();
+        let r = env.probe_default(v, &["connect", &target]);
+        assert_ok(
+            &r,
+            false,
+            &format!("[{}] connect to host {target}", v.name()),
+        );
+        // Control: with the host network shared, the same connection works, so the probe and
+        // the listener are fine and the default jail is what blocks it.
+        let r = env.probe_in(v, &["--share-net"], &["connect", &target]);
+        assert_ok(
+            &r,
+            true,
+            &format!("[{}] --share-net connect to host {target}", v.name()),
+        );
+        drop(listener);
+    });
+}
+
+#[test]
+fn only_loopback_interface() {
+    each_variant("only_loopback_interface", |env, v| {
+        let r = env.probe_default(v, &["read", "/proc/self/net/dev"]);
+        assert_ok(&r, true, "read /proc/self/net/dev");
+        let ifaces: Vec<&str> = s(&r, "data")
+            .lines()
+            .skip(2)
+            .filter_map(|l| l.split(':').next())
+            .map(str::trim)
+            .collect();
+        assert_eq!(ifaces, vec!["lo"], "[{}] interfaces inside: {r}", v.name());
+    });
+}
