@@ -429,3 +429,30 @@ fn tmpfs_symlink_and_chdir_options() {
         assert_ok(&r, true, &format!("[{}] write /scratch/x", v.name()));
     });
 }
+
+#[test]
+fn dev_bind_keeps_device_nodes_usable() {
+    each_variant("dev_bind_keeps_device_nodes_usable", |env, v| {
+        let r = env.probe_in(
+            v,
+            &["--dev-bind", "/dev/null", "/tmp/devnull"],
+            &["write", "/tmp/devnull"],
+        );
+        assert_ok(
+            &r,
+            true,
+            &format!("[{}] write to a --dev-bind of /dev/null", v.name()),
+        );
+        // The same node through a plain --bind is nodev: opening it fails.
+        let r = env.probe_in(
+            v,
+            &["--bind", "/dev/null", "/tmp/devnull"],
+            &["write", "/tmp/devnull"],
+        );
+        assert_ok(
+            &r,
+            false,
+            &format!("[{}] write to a nodev --bind of /dev/null", v.name()),
+        );
+    });
+}

@@ -171,3 +171,37 @@ fn bad_input_is_rejected_with_one_line() {
         }
     });
 }
+
+/// When the program exits, whatever it left running in the background dies with the jail and
+/// ironpen does not wait for it.
+#[test]
+fn background_processes_die_with_the_program() {
+    each_variant("background_processes_die", |env, v| {
+        let script = format!("{} sleep 30 >/dev/null 2>&1 & exit 7", env.probe());
+        let mut c = env.ironpen_cmd(v, &[], &["/bin/sh", "-c", &script]);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let started = std::time::Instant::now();
+        let out = wait_child(
+            c.spawn().expect("spawn ironpen"),
+            Duration::from_secs(20),
+            "ironpen",
+        );
+        assert_eq!(out.code, Some(7), "[{}] {out:?}", v.name());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "[{}] ironpen waited for the background sleep ({:?})",
+            v.name(),
+            started.elapsed()
+        );
+        env.assert_no_processes(Duration::from_secs(3));
+    });
+}
+
+/// --strict on a machine that supports everything the default jail asks for still runs.
+#[test]
+fn strict_default_jail_runs() {
+    each_variant("strict_default_jail_runs", |env, v| {
+        let out = env.run(v, &["--strict"], &[&env.probe(), "exit", "0"]);
+        assert_eq!(out.code, Some(0), "[{}] --strict: {out:?}", v.name());
+    });
+}

@@ -196,3 +196,32 @@ fn files_in_work_dir_have_the_documented_owner() {
         }
     });
 }
+
+/// stdin, stdout and stderr pass through unchanged (and separately).
+#[test]
+fn stdio_passes_through() {
+    each_variant("stdio_passes_through", |env, v| {
+        use std::io::Write;
+        let mut c = env.ironpen_cmd(v, &[], &["/bin/sh", "-c", "tr a-z A-Z; echo to-stderr >&2"]);
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("spawn ironpen");
+        let input: String = (0..20000).map(|i| format!("line {i}\n")).collect();
+        let mut stdin = child.stdin.take().expect("stdin");
+        let writer = std::thread::spawn(move || {
+            stdin.write_all(input.as_bytes()).expect("write stdin");
+        });
+        let out = wait_child(child, std::time::Duration::from_secs(60), "ironpen tr");
+        writer.join().expect("writer");
+        assert_eq!(out.code, Some(0), "[{}] {out:?}", v.name());
+        let expected: String = (0..20000).map(|i| format!("LINE {i}\n")).collect();
+        assert!(
+            out.stdout == expected,
+            "[{}] stdout differs ({} bytes)",
+            v.name(),
+            out.stdout.len()
+        );
+        assert_eq!(out.stderr, "to-stderr\n", "[{}] stderr", v.name());
+    });
+}
