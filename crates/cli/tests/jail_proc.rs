@@ -82,6 +82,7 @@ fn host_processes_are_invisible_and_untouchable() {
 fn ironpen_executable_cannot_be_reopened_for_writing() {
     each_variant("ironpen_exe_not_writable", |env, v| {
         if is_root() {
+            env.private_copies();
             let (u, g) = v.host_ids();
             chown(env.ironpen(), Some(u), Some(g)).expect("chown ironpen copy");
             chown(env.host_probe(), Some(u), Some(g)).expect("chown probe copy");

@@ -206,11 +206,8 @@ impl TestEnv {
         std::fs::create_dir(&bin).unwrap_or_else(|e| panic!("mkdir {}: {e}", bin.display()));
         set_mode(&bin, 0o755);
         let (ironpen, probe) = built_binaries();
-        for src in [&ironpen, &probe] {
-            let dst = bin.join(src.file_name().expect("binary file name"));
-            std::fs::copy(src, &dst)
-                .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", src.display(), dst.display()));
-            set_mode(&dst, 0o755);
+        for (src, name) in [(&ironpen, "ironpen"), (&probe, "ironpen-probe")] {
+            stage_binary(src, &bin.join(name));
         }
         let marker = dir.join(format!("host-marker-{id}"));
         std::fs::write(&marker, b"host only\n").expect("write marker");
@@ -219,6 +216,18 @@ impl TestEnv {
             dir,
             bin,
             marker,
+        }
+    }
+
+    /// Replace the staged binaries with private copies (e.g. before changing their owner: the
+    /// staged files may be hard links to the build output).
+    pub fn private_copies(&self) {
+        for name in ["ironpen", "ironpen-probe"] {
+            let p = self.bin.join(name);
+            let tmp = self.bin.join(format!(".{name}.copy"));
+            std::fs::copy(&p, &tmp).unwrap_or_else(|e| panic!("copy {}: {e}", p.display()));
+            set_mode(&tmp, 0o755);
+            std::fs::rename(&tmp, &p).unwrap_or_else(|e| panic!("rename to {}: {e}", p.display()));
         }
     }
 
@@ -384,6 +393,21 @@ impl Drop for TestEnv {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Put `src` at `dst` so that uid 65534 can run it: a hard link when the build output is already
+/// world-executable and on the same file system (cheap: debug binaries are large), else a copy.
+fn stage_binary(src: &Path, dst: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let world_exec = std::fs::metadata(src)
+        .map(|m| m.mode() & 0o005 == 0o005)
+        .unwrap_or(false);
+    if world_exec && std::fs::hard_link(src, dst).is_ok() {
+        return;
+    }
+    std::fs::copy(src, dst)
+        .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", src.display(), dst.display()));
+    set_mode(dst, 0o755);
 }
 
 pub fn set_mode(p: &Path, mode: u32) {
