@@ -52,3 +52,48 @@ fn only_loopback_interface() {
         assert_eq!(ifaces, vec!["lo"], "[{}] interfaces inside: {r}", v.name());
     });
 }
+
+/// Abstract unix sockets live in the network namespace; a host one (the X11/D-Bus kind) must be
+/// unreachable from a default jail, and reachable with --share-net (the control).
+#[test]
+fn host_abstract_unix_socket_is_unreachable() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+    each_variant("host_abstract_unix_socket_unreachable", |env, v| {
+        let name = format!("{}-abstract", env.id);
+        let addr = SocketAddr::from_abstract_name(name.as_bytes()).expect("abstract name");
+        let listener = UnixListener::bind_addr(&addr).expect("bind abstract socket");
+        let target = format!("@{name}");
+        let r = env.probe_default(v, &["connect-unix", &target]);
+        assert_ok(
+            &r,
+            false,
+            &format!("[{}] connect to host {target}", v.name()),
+        );
+        let r = env.probe_in(v, &["--share-net"], &["connect-unix", &target]);
+        assert_ok(
+            &r,
+            true,
+            &format!("[{}] --share-net connect to {target}", v.name()),
+        );
+        drop(listener);
+    });
+}
+
+/// A unix socket on the host file system (outside the jail's view) cannot be reached by path.
+#[test]
+fn host_path_unix_socket_is_unreachable() {
+    use std::os::unix::net::UnixListener;
+    each_variant("host_path_unix_socket_unreachable", |env, v| {
+        let path = env.dir.join("host.sock");
+        let listener = UnixListener::bind(&path).expect("bind unix socket");
+        set_mode(&path, 0o777);
+        let r = env.probe_default(v, &["connect-unix", &path.to_string_lossy()]);
+        assert_ok(
+            &r,
+            false,
+            &format!("[{}] connect to host {}", v.name(), path.display()),
+        );
+        drop(listener);
+    });
+}

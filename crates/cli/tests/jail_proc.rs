@@ -114,6 +114,44 @@ fn ironpen_executable_cannot_be_reopened_for_writing() {
     });
 }
 
+/// Hardening beyond the written contract: the jail's init (ironpen itself, which talks to the
+/// outer ironpen) must not be ptraceable by the jailed program, or the program could take over
+/// the supervisor's side of the channel (and /proc/1/mem).
+#[test]
+fn jail_init_cannot_be_ptraced() {
+    each_variant("jail_init_cannot_be_ptraced", |env, v| {
+        let ps = env.probe_default(v, &["ps"]);
+        let others: Vec<u64> = ps["procs"]
+            .as_array()
+            .expect("procs")
+            .iter()
+            .filter(|p| s(p, "comm") != "ironpen-probe")
+            .filter_map(|p| p["pid"].as_u64())
+            .collect();
+        if others.is_empty() {
+            skip(
+                "jail_init_cannot_be_ptraced",
+                "the jailed program is the jail's pid 1 (no separate init)",
+            );
+            return;
+        }
+        for pid in others {
+            let r = env.probe_default(v, &["ptrace", &pid.to_string()]);
+            assert_ok(
+                &r,
+                false,
+                &format!("[{}] ptrace jail pid {pid} ({ps})", v.name()),
+            );
+            let r = env.probe_default(v, &["write", &format!("/proc/{pid}/mem")]);
+            assert_ok(
+                &r,
+                false,
+                &format!("[{}] open /proc/{pid}/mem for writing", v.name()),
+            );
+        }
+    });
+}
+
 #[test]
 fn capabilities_dropped_and_no_new_privs() {
     each_variant("capabilities_dropped", |env, v| {

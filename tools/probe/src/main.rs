@@ -21,7 +21,7 @@ const USAGE: &str = "usage: ironpen-probe ACTION [ARGS]
 actions:
   write PATH | read PATH | mkdir PATH | ls PATH | readlink PATH | stat PATH
   status | fds | fd-is-open N | ps | kill PID SIG | ptrace PID
-  connect HOST:PORT | bind-port PORT [ADDR] | loopback
+  connect HOST:PORT | bind-port PORT [ADDR] | loopback | connect-unix PATH|@ABSTRACT
   mount | nested-remount PATH | unshare-user | sethostname NAME
   chroot-escape MARKER [nested|fchdir] | mknod PATH [MAJOR MINOR] | mkfifo PATH
   handle PATH | open-by-handle PATH|TYPE:HEX [MOUNTPOINT]
@@ -200,6 +200,7 @@ fn main() {
                 .print();
         }
         "loopback" => act_loopback(),
+        "connect-unix" => act_connect_unix(arg(rest, 0)),
         "mount" => act_mount(),
         "nested-remount" => act_nested_remount(arg(rest, 0)),
         "unshare-user" => Report::new("unshare-user", "")
@@ -658,6 +659,21 @@ fn act_connect(target: &str) {
         TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map(|_| ())
     })();
     r.outcome(io(res)).print();
+}
+
+/// Connect to a unix stream socket by path, or in the abstract namespace with a leading '@'
+/// (abstract sockets belong to the network namespace).
+fn act_connect_unix(target: &str) {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr as UnixAddr, UnixStream};
+    let res = match target.strip_prefix('@') {
+        Some(name) => UnixAddr::from_abstract_name(name.as_bytes())
+            .and_then(|a| UnixStream::connect_addr(&a)),
+        None => UnixStream::connect(target),
+    };
+    Report::new("connect-unix", target)
+        .outcome(io(res).map(|_| ()))
+        .print();
 }
 
 fn act_loopback() {
