@@ -237,7 +237,7 @@ fn identity_home_and_environment() {
             &[&env.probe(), "status"],
         );
         c.env("IPT_KEEP", "kept").env("IPT_DROP", "dropped");
-        let out = run_cmd(c, std::time::Duration::from_secs(60));
+        let out = run_cmd(c, RUN_TIMEOUT);
         assert_eq!(out.code, Some(0), "{out:?}");
         let st = out.json_line();
         let (uid, gid) = v.inner_ids();
@@ -446,7 +446,7 @@ fn under_pty(v: Variant, line: &str) -> Outcome {
     c.args(["-qec", line, "/dev/null"]);
     v.apply(&mut c);
     c.stdin(Stdio::null()).current_dir("/");
-    run_cmd(c, std::time::Duration::from_secs(60))
+    run_cmd(c, RUN_TIMEOUT)
 }
 
 /// The jail starts a new session: the caller's terminal is not its controlling terminal, so

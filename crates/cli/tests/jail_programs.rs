@@ -212,7 +212,7 @@ fn stdio_passes_through() {
         let writer = std::thread::spawn(move || {
             stdin.write_all(input.as_bytes()).expect("write stdin");
         });
-        let out = wait_child(child, std::time::Duration::from_secs(60), "ironpen tr");
+        let out = wait_child(child, RUN_TIMEOUT, "ironpen tr");
         writer.join().expect("writer");
         assert_eq!(out.code, Some(0), "[{}] {out:?}", v.name());
         let expected: String = (0..20000).map(|i| format!("LINE {i}\n")).collect();

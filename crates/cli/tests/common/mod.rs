@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Longest a single jail run may take before the test kills it and fails (gcc under load is the
+/// slowest case; a hung jail must not stall the suite for minutes).
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Host uid/gid that an unprivileged test variant runs as ("nobody" on Debian).
 pub const NOBODY: u32 = 65534;
 
@@ -277,7 +281,7 @@ impl TestEnv {
     /// Run `ironpen run ... -- CMD` and collect its output.
     pub fn run(&self, v: Variant, opts: &[&str], cmd: &[&str]) -> Outcome {
         let c = self.ironpen_cmd(v, opts, cmd);
-        run_cmd(c, Duration::from_secs(60))
+        run_cmd(c, RUN_TIMEOUT)
     }
 
     /// Run the probe with `action` in a jail with `opts`; it must exit 0 and print one JSON line.
@@ -577,7 +581,7 @@ pub fn host_probe(env: &TestEnv, v: Variant, args: &[&str]) -> Outcome {
     v.apply(&mut c);
     c.stdin(Stdio::null());
     c.current_dir("/");
-    run_cmd(c, Duration::from_secs(60))
+    run_cmd(c, RUN_TIMEOUT)
 }
 
 /// Run `ironpen-probe HELPER... -- ironpen run OPTS --ro-bind BIN /<id> -- CMD` on the host as
@@ -600,5 +604,5 @@ pub fn run_wrapped(
     v.apply(&mut c);
     c.stdin(Stdio::null());
     c.current_dir("/");
-    run_cmd(c, Duration::from_secs(60))
+    run_cmd(c, RUN_TIMEOUT)
 }
