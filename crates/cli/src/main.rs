@@ -2,7 +2,7 @@
 //! Exit codes: the jailed command's own status; 128+N when it was killed by signal N;
 //! 125 when ironpen itself failed.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod check;
 mod run;
@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a program in a hardened jail.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Is this kernel and CPU fit to run a jail? (exit 0 fit, 1 unfit, 2 unknown)
     Check(check::CheckArgs),
 }
@@ -27,16 +27,29 @@ enum Command {
 pub const EXIT_IRONPEN_FAILED: i32 = 125;
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
+        Ok(v) => v,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_IRONPEN_FAILED } else { 0 };
+            let code = if e.use_stderr() {
+                EXIT_IRONPEN_FAILED
+            } else {
+                0
+            };
             let _ = e.print();
             std::process::exit(code);
         }
     };
     let result = match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => {
+            let sub = matches
+                .subcommand_matches("run")
+                .cloned()
+                .unwrap_or_default();
+            run::run(*args, &sub)
+        }
         Command::Check(args) => check::run(&args),
     };
     match result {

@@ -1,13 +1,154 @@
 //! `ironpen run`: turn command-line options into a `JailSpec` and run it.
 
-/// Options of `ironpen run`.
+use clap::ArgMatches;
+use ironpen_jail::plan::{Request, UserMount};
+use ironpen_jail::spec::BindMode;
+
+/// Options of `ironpen run`. Without options the jail is already hardened: new user, mount, pid,
+/// ipc, uts, cgroup and network namespaces (loopback only), read-only host /usr and a few /etc
+/// entries, private /tmp and home, minimal /dev, no capabilities, no_new_privs.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Exit status: the program's own; 128+N when it was killed by signal N; \
+126 when it cannot be executed, 127 when it is not found; 125 when ironpen itself failed.\n\n\
+Examples:\n  ironpen run -- sh -c 'id; ls /'\n  ironpen run --bind \"$PWD\" /work --chdir /work -- make test\n  \
+ironpen run --cap-add net_bind_service -- python3 -m http.server 80"
+)]
 pub struct RunArgs {
+    /// Bind host path SRC read-write at DST in the jail (nosuid, nodev).
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = clap::ArgAction::Append)]
+    pub bind: Vec<String>,
+    /// Bind host path SRC read-only at DST (read-only, nosuid, nodev on every submount).
+    #[arg(long = "ro-bind", num_args = 2, value_names = ["SRC", "DST"], action = clap::ArgAction::Append)]
+    pub ro_bind: Vec<String>,
+    /// Bind SRC read-write at DST with device nodes usable (nosuid only).
+    #[arg(long = "dev-bind", num_args = 2, value_names = ["SRC", "DST"], action = clap::ArgAction::Append)]
+    pub dev_bind: Vec<String>,
+    /// Mount a fresh, empty tmpfs at DST.
+    #[arg(long, value_name = "DST", action = clap::ArgAction::Append)]
+    pub tmpfs: Vec<String>,
+    /// Create a symbolic link LINK pointing to TARGET.
+    #[arg(long, num_args = 2, value_names = ["TARGET", "LINK"], action = clap::ArgAction::Append)]
+    pub symlink: Vec<String>,
+    /// Working directory inside the jail (default: the jail user's private home).
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<String>,
+    /// Host name inside the jail (default: ironpen).
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Use the host's network instead of a private one with only loopback.
+    #[arg(long = "share-net")]
+    pub share_net: bool,
+    /// User id inside the jail (default: the caller's; 0 when started as root).
+    #[arg(long, value_name = "UID")]
+    pub uid: Option<u32>,
+    /// Group id inside the jail (default: the caller's; 0 when started as root).
+    #[arg(long, value_name = "GID")]
+    pub gid: Option<u32>,
+    /// Grant the program this capability (as an ambient capability; repeatable), e.g.
+    /// net_bind_service. It holds exactly these and nothing else.
+    #[arg(long = "cap-add", value_name = "CAP", action = clap::ArgAction::Append)]
+    pub cap_add: Vec<String>,
+    /// Set a resource limit: NAME=VALUE or NAME=SOFT:HARD (VALUE a number or "unlimited"),
+    /// e.g. nofile=256, core=0. Limits can only be lowered.
+    #[arg(long, value_name = "NAME=VALUE", action = clap::ArgAction::Append)]
+    pub rlimit: Vec<String>,
+    /// Set an environment variable in the jail (the environment is otherwise PATH, HOME, TERM,
+    /// LANG).
+    #[arg(long, value_name = "NAME=VALUE", action = clap::ArgAction::Append)]
+    pub setenv: Vec<String>,
+    /// Copy this variable from ironpen's environment into the jail, if set.
+    #[arg(long = "keep-env", value_name = "NAME", action = clap::ArgAction::Append)]
+    pub keep_env: Vec<String>,
+    /// Keep file descriptor N open in the jail (0, 1 and 2 always are; every other is closed).
+    #[arg(long = "pass-fd", value_name = "N", action = clap::ArgAction::Append)]
+    pub pass_fd: Vec<i32>,
+    /// Seccomp filter: "default" (ironpen's profile), "none", or a profile FILE (OCI/Docker
+    /// seccomp JSON, or ironpen's own JSON form).
+    #[arg(long, value_name = "default|none|FILE")]
+    pub seccomp: Option<String>,
+    /// Print what the jail enforces (protection by protection) to stderr before the program
+    /// starts.
+    #[arg(long)]
+    pub report: bool,
+    /// Print the plan (JSON) and exit without running anything.
+    #[arg(long = "print-plan")]
+    pub print_plan: bool,
+    /// Refuse to start if any requested protection cannot be fully enforced.
+    #[arg(long)]
+    pub strict: bool,
     /// The command to run inside the jail, and its arguments.
-    #[arg(last = true, required = true)]
+    #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 
-pub fn run(_args: RunArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("`ironpen run` is not implemented yet")
+/// File system options in command-line order (the order matters: later mounts cover earlier).
+fn ordered_mounts(m: &ArgMatches) -> Vec<UserMount> {
+    let mut out: Vec<(usize, UserMount)> = Vec::new();
+    let mut collect = |id: &str, per: usize, make: &dyn Fn(&[String]) -> UserMount| {
+        let (Some(idx), Some(vals)) = (m.indices_of(id), m.get_many::<String>(id)) else {
+            return;
+        };
+        let idx: Vec<usize> = idx.collect();
+        let vals: Vec<String> = vals.cloned().collect();
+        for (i, chunk) in vals.chunks(per).enumerate() {
+            if chunk.len() == per {
+                out.push((idx[i * per], make(chunk)));
+            }
+        }
+    };
+    let bind = |mode: BindMode| {
+        move |v: &[String]| UserMount::Bind {
+            src: v[0].clone(),
+            dst: v[1].clone(),
+            mode,
+        }
+    };
+    collect("bind", 2, &bind(BindMode::ReadWrite));
+    collect("ro_bind", 2, &bind(BindMode::ReadOnly));
+    collect("dev_bind", 2, &bind(BindMode::Device));
+    collect("tmpfs", 1, &|v| UserMount::Tmpfs { dst: v[0].clone() });
+    collect("symlink", 2, &|v| UserMount::Symlink {
+        target: v[0].clone(),
+        link: v[1].clone(),
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, m)| m).collect()
+}
+
+pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
+    let request = Request {
+        argv: args.command,
+        mounts: ordered_mounts(matches),
+        chdir: args.chdir,
+        hostname: args.hostname,
+        share_net: args.share_net,
+        uid: args.uid,
+        gid: args.gid,
+        caps: args.cap_add,
+        rlimits: args.rlimit,
+        setenv: args.setenv,
+        keep_env: args.keep_env,
+        pass_fds: args.pass_fd,
+        strict: args.strict,
+        seccomp: args.seccomp,
+    };
+    let spec = request.plan()?;
+    if args.print_plan {
+        println!("{}", serde_json::to_string_pretty(&spec)?);
+        return Ok(0);
+    }
+    let show = args.report;
+    let on_report = |r: &ironpen_jail::report::Report| {
+        if show {
+            eprint!("ironpen: enforced:\n{r}");
+        }
+    };
+    match ironpen_jail::spawn::run_with_report(&spec, on_report) {
+        Ok(outcome) => Ok(outcome.exit_code()),
+        Err(e) => {
+            eprintln!("ironpen: {e}");
+            Ok(e.exit_code)
+        }
+    }
 }

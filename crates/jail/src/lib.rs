@@ -1,4 +1,16 @@
 //! ironpen-jail: the mechanism. Kernel feature detection, the `JailSpec` plan, and the code that
 //! turns a plan into a running jail.
 
+pub mod caps;
+pub(crate) mod child;
+pub mod error;
 pub mod features;
+pub(crate) mod landlock;
+pub(crate) mod mdwe;
+pub(crate) mod mounts;
+pub mod plan;
+pub(crate) mod protocol;
+pub mod report;
+pub mod rlimits;
+pub mod spawn;
+pub mod spec;

@@ -1,0 +1,404 @@
+//! The jail's file system: a fresh tmpfs root built from the plan's `MountOp`s, then pivot_root.
+//!
+//! Bind sources are cloned with `open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)` before anything is
+//! mounted, their flags are set on the whole cloned tree with `mount_setattr(AT_RECURSIVE)` (a
+//! classic bind would leave submounts writable), and they are attached with `move_mount` onto
+//! targets resolved by `openat2(RESOLVE_IN_ROOT)`: a symlink planted in a bound directory can
+//! never steer a mount outside the new root.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use ironpen_sys::mount as sysmount;
+use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags, CWD};
+use rustix::mount::{
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MountPropagationFlags, MoveMountFlags,
+    OpenTreeFlags, UnmountFlags,
+};
+
+use crate::error::{Ctx, SetupError};
+use crate::spec::{BindMode, Identity, MountOp};
+
+/// Where the new root is attached before pivot_root (inside our private mount namespace only;
+/// every bind source has been cloned before, so hiding this directory hides nothing we need).
+const STAGING: &str = "/tmp";
+
+/// What the proc mount achieved, for the enforcement report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProcMode {
+    /// `subset=pid`: only process directories; /proc/sys, /proc/kcore, ... do not exist.
+    PidOnly,
+    /// A full procfs (kernel < 5.8).
+    Full,
+    NotMounted,
+}
+
+fn rel(p: &Path) -> &Path {
+    match p.strip_prefix("/") {
+        Ok(r) if r.as_os_str().is_empty() => Path::new("."),
+        Ok(r) => r,
+        Err(_) => p,
+    }
+}
+
+fn show(p: &Path) -> String {
+    format!("{:?}", p.display().to_string())
+}
+
+/// Make every existing mount private: nothing we mount propagates back to the host, nothing the
+/// host mounts later appears in the jail.
+pub(crate) fn make_private() -> Result<(), SetupError> {
+    rustix::mount::mount_change(
+        "/",
+        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+    )
+    .ctx("mount(MS_PRIVATE|MS_REC)", || "\"/\"".into())
+}
+
+/// Clone every bind source (recursively) and set its flags, before the staging root hides
+/// anything. Returns one entry per op (None for non-binds and absent optional sources).
+pub(crate) fn open_sources(ops: &[MountOp]) -> Result<Vec<Option<OwnedFd>>, SetupError> {
+    ops.iter()
+        .map(|op| {
+            let MountOp::Bind {
+                src,
+                mode,
+                optional,
+                origin,
+                ..
+            } = op
+            else {
+                return Ok(None);
+            };
+            let flags = OpenTreeFlags::OPEN_TREE_CLONE
+                | OpenTreeFlags::OPEN_TREE_CLOEXEC
+                | OpenTreeFlags::AT_RECURSIVE;
+            let tree = match rustix::mount::open_tree(CWD, src.as_path(), flags) {
+                Ok(fd) => fd,
+                Err(rustix::io::Errno::NOENT) if *optional => return Ok(None),
+                Err(e) => {
+                    return Err(SetupError::os(
+                        "open_tree",
+                        format!("{} ({origin})", show(src)),
+                        e.into(),
+                    ))
+                }
+            };
+            let set = match mode {
+                BindMode::ReadOnly => {
+                    sysmount::MOUNT_ATTR_RDONLY
+                        | sysmount::MOUNT_ATTR_NOSUID
+                        | sysmount::MOUNT_ATTR_NODEV
+                }
+                BindMode::ReadWrite => sysmount::MOUNT_ATTR_NOSUID | sysmount::MOUNT_ATTR_NODEV,
+                BindMode::Device => sysmount::MOUNT_ATTR_NOSUID,
+            };
+            sysmount::set_attr(tree.as_fd(), set, 0, true)
+                .ctx("mount_setattr(AT_RECURSIVE)", || {
+                    format!("{} ({origin})", show(src))
+                })?;
+            Ok(Some(tree))
+        })
+        .collect()
+}
+
+/// A new, detached filesystem instance.
+fn new_fs(
+    fstype: &str,
+    options: &[(&str, &str)],
+    attrs: MountAttrFlags,
+    what: &str,
+) -> Result<OwnedFd, SetupError> {
+    let fs = rustix::mount::fsopen(fstype, FsOpenFlags::FSOPEN_CLOEXEC)
+        .ctx("fsopen", || format!("{fstype} ({what})"))?;
+    for (key, value) in options {
+        rustix::mount::fsconfig_set_string(fs.as_fd(), *key, *value)
+            .ctx("fsconfig", || format!("{fstype} {key}={value} ({what})"))?;
+    }
+    rustix::mount::fsconfig_create(fs.as_fd())
+        .ctx("fsconfig(CREATE)", || format!("{fstype} ({what})"))?;
+    rustix::mount::fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs)
+        .ctx("fsmount", || format!("{fstype} ({what})"))
+}
+
+/// Attach a detached mount onto an (already resolved) target.
+fn attach(
+    mnt: BorrowedFd<'_>,
+    target: BorrowedFd<'_>,
+    what: impl FnOnce() -> String,
+) -> Result<(), SetupError> {
+    rustix::mount::move_mount(
+        mnt,
+        "",
+        target,
+        "",
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )
+    .ctx("move_mount", what)
+}
+
+/// Resolve `path` inside the new root without ever leaving it.
+fn open_in_root(root: BorrowedFd<'_>, path: &Path, dir: bool) -> rustix::io::Result<OwnedFd> {
+    let mut flags = OFlags::PATH | OFlags::CLOEXEC;
+    if dir {
+        flags |= OFlags::DIRECTORY;
+    }
+    rfs::openat2(
+        root,
+        rel(path),
+        flags,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+}
+
+/// `mkdir -p` inside the new root; returns an O_PATH fd of the directory.
+fn ensure_dir(root: BorrowedFd<'_>, path: &Path, origin: &str) -> Result<OwnedFd, SetupError> {
+    match open_in_root(root, path, true) {
+        Ok(fd) => return Ok(fd),
+        Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => {
+            return Err(SetupError::os(
+                "openat2(RESOLVE_IN_ROOT)",
+                format!("{} ({origin})", show(path)),
+                e.into(),
+            ))
+        }
+    }
+    let (parent, name) = split(path, origin)?;
+    let parent_fd = ensure_dir(root, parent, origin)?;
+    match rfs::mkdirat(parent_fd.as_fd(), name, Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+        Err(e) => {
+            return Err(SetupError::os(
+                "mkdir",
+                format!("{} ({origin})", show(path)),
+                e.into(),
+            ))
+        }
+    }
+    open_in_root(root, path, true).ctx("openat2(RESOLVE_IN_ROOT)", || {
+        format!("{} ({origin})", show(path))
+    })
+}
+
+fn split<'a>(path: &'a Path, origin: &str) -> Result<(&'a Path, &'a std::ffi::OsStr), SetupError> {
+    match (path.parent(), path.file_name()) {
+        (Some(p), Some(n)) => Ok((p, n)),
+        _ => Err(SetupError::other(
+            "resolve",
+            format!("{} ({origin})", show(path)),
+            "not a valid mount target",
+        )),
+    }
+}
+
+/// Make sure a mount target exists with the same kind (directory or not) as the source.
+fn ensure_target(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    dir: bool,
+    origin: &str,
+) -> Result<OwnedFd, SetupError> {
+    if dir {
+        return ensure_dir(root, path, origin);
+    }
+    match open_in_root(root, path, false) {
+        Ok(fd) => return Ok(fd),
+        Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => {
+            return Err(SetupError::os(
+                "openat2(RESOLVE_IN_ROOT)",
+                format!("{} ({origin})", show(path)),
+                e.into(),
+            ))
+        }
+    }
+    let (parent, name) = split(path, origin)?;
+    let parent_fd = ensure_dir(root, parent, origin)?;
+    let dirfd = rfs::openat(
+        parent_fd.as_fd(),
+        ".",
+        OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
+        Mode::empty(),
+    )
+    .ctx("open", || format!("{} ({origin})", show(parent)))?;
+    rfs::openat(
+        dirfd.as_fd(),
+        name,
+        OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        Mode::from_raw_mode(0o644),
+    )
+    .ctx("create mount point", || {
+        format!("{} ({origin})", show(path))
+    })?;
+    open_in_root(root, path, false).ctx("openat2(RESOLVE_IN_ROOT)", || {
+        format!("{} ({origin})", show(path))
+    })
+}
+
+/// A real (not O_PATH) directory fd for *at() calls that create entries.
+fn dir_for_create(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    origin: &str,
+) -> Result<(OwnedFd, PathBuf), SetupError> {
+    let (parent, name) = split(path, origin)?;
+    let parent_fd = ensure_dir(root, parent, origin)?;
+    let dirfd = rfs::openat(
+        parent_fd.as_fd(),
+        ".",
+        OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
+        Mode::empty(),
+    )
+    .ctx("open", || format!("{} ({origin})", show(parent)))?;
+    Ok((dirfd, PathBuf::from(name)))
+}
+
+/// Build the jail's root from `ops` and pivot into it. On return the process's `/` is the new
+/// root and the old one is detached.
+pub(crate) fn build_and_pivot(
+    ops: &[MountOp],
+    mut sources: Vec<Option<OwnedFd>>,
+    ids: &Identity,
+) -> Result<ProcMode, SetupError> {
+    let nosuid_nodev = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NODEV;
+    let root_mnt = new_fs("tmpfs", &[("mode", "0755")], nosuid_nodev, "jail root")?;
+    let staging = rfs::open(
+        STAGING,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx("open", || {
+        format!("{STAGING:?} (staging point for the jail root)")
+    })?;
+    attach(root_mnt.as_fd(), staging.as_fd(), || {
+        format!("jail root -> {STAGING:?}")
+    })?;
+    let root = root_mnt.as_fd();
+    let uid = ids.uid.to_string();
+    let gid = ids.gid.to_string();
+    let mut proc_mode = ProcMode::NotMounted;
+
+    for (i, op) in ops.iter().enumerate() {
+        let origin = op.origin();
+        match op {
+            MountOp::Bind { src, dst, .. } => {
+                let Some(tree) = sources[i].take() else {
+                    continue;
+                };
+                let is_dir = rfs::fstat(tree.as_fd())
+                    .map(|st| rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::Directory)
+                    .ctx("fstat", || format!("{} ({origin})", show(src)))?;
+                let target = ensure_target(root, dst, is_dir, &origin)?;
+                attach(tree.as_fd(), target.as_fd(), || {
+                    format!("{} -> {} ({origin})", show(src), show(dst))
+                })?;
+            }
+            MountOp::Tmpfs { dst, mode, .. } => {
+                let mode = format!("{mode:o}");
+                let opts = [
+                    ("mode", mode.as_str()),
+                    ("uid", uid.as_str()),
+                    ("gid", gid.as_str()),
+                ];
+                let mnt = new_fs("tmpfs", &opts, nosuid_nodev, &origin)?;
+                let target = ensure_dir(root, dst, &origin)?;
+                attach(mnt.as_fd(), target.as_fd(), || {
+                    format!("tmpfs -> {} ({origin})", show(dst))
+                })?;
+            }
+            MountOp::Proc { dst } => {
+                let attrs = nosuid_nodev | MountAttrFlags::MOUNT_ATTR_NOEXEC;
+                let (mnt, mode) = match new_fs("proc", &[("subset", "pid")], attrs, &origin) {
+                    Ok(m) => (m, ProcMode::PidOnly),
+                    Err(e) if e.errno == Some(libc_einval()) => {
+                        (new_fs("proc", &[], attrs, &origin)?, ProcMode::Full)
+                    }
+                    Err(e) => return Err(e),
+                };
+                let target = ensure_dir(root, dst, &origin)?;
+                attach(mnt.as_fd(), target.as_fd(), || {
+                    format!("proc -> {} ({origin})", show(dst))
+                })?;
+                proc_mode = mode;
+            }
+            MountOp::Devpts { dst } => {
+                let attrs = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NOEXEC;
+                let mnt = new_fs(
+                    "devpts",
+                    &[("ptmxmode", "0666"), ("mode", "0620")],
+                    attrs,
+                    &origin,
+                )?;
+                let target = ensure_dir(root, dst, &origin)?;
+                attach(mnt.as_fd(), target.as_fd(), || {
+                    format!("devpts -> {} ({origin})", show(dst))
+                })?;
+                let ptmx = dst.with_file_name("ptmx");
+                let (dir, name) = dir_for_create(root, &ptmx, &origin)?;
+                rfs::symlinkat("pts/ptmx", dir.as_fd(), name.as_path())
+                    .ctx("symlink", || format!("{} ({origin})", show(&ptmx)))?;
+            }
+            MountOp::Dir { dst, mode } => {
+                let fd = ensure_dir(root, dst, &origin)?;
+                let dirfd = rfs::openat(
+                    fd.as_fd(),
+                    ".",
+                    OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
+                    Mode::empty(),
+                )
+                .ctx("open", || show(dst))?;
+                rfs::fchmod(dirfd.as_fd(), Mode::from_raw_mode(*mode))
+                    .ctx("chmod", || show(dst))?;
+            }
+            MountOp::Symlink { target, link, .. } => {
+                let (dir, name) = dir_for_create(root, link, &origin)?;
+                rfs::symlinkat(target.as_path(), dir.as_fd(), name.as_path())
+                    .ctx("symlink", || {
+                        format!("{} -> {} ({origin})", show(link), show(target))
+                    })?;
+            }
+            MountOp::File {
+                dst,
+                contents,
+                mode,
+            } => {
+                let (dir, name) = dir_for_create(root, dst, &origin)?;
+                let f = rfs::openat(
+                    dir.as_fd(),
+                    name.as_path(),
+                    OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(*mode),
+                )
+                .ctx("create", || show(dst))?;
+                write_all(f.as_fd(), contents.as_bytes()).ctx("write", || show(dst))?;
+            }
+            MountOp::RemountRootReadOnly => {
+                sysmount::set_attr(root, sysmount::MOUNT_ATTR_RDONLY, 0, false)
+                    .ctx("mount_setattr(MOUNT_ATTR_RDONLY)", || "jail root".into())?;
+            }
+        }
+    }
+
+    // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves the new
+    // root alone, with no directory of the old root reachable.
+    rustix::process::fchdir(root).ctx("chdir", || "jail root".into())?;
+    rustix::process::pivot_root(".", ".").ctx("pivot_root", || "jail root".into())?;
+    rustix::mount::unmount(".", UnmountFlags::DETACH)
+        .ctx("umount2(MNT_DETACH)", || "old root".into())?;
+    rustix::process::chdir("/").ctx("chdir", || "\"/\"".into())?;
+    Ok(proc_mode)
+}
+
+fn libc_einval() -> i32 {
+    rustix::io::Errno::INVAL.raw_os_error()
+}
+
+fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = rustix::io::write(fd, buf)?;
+        buf = &buf[n..];
+    }
+    Ok(())
+}

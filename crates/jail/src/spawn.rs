@@ -1,0 +1,225 @@
+//! The parent side of a jail: clone3 into new namespaces, write the id maps, then relay signals
+//! and wait. ironpen stays single-threaded until the clone (fork safety) and after it only polls
+//! three fds: the sync socket, the init's pidfd and a signalfd.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use ironpen_sys::process::{self as sysproc, Forked};
+use ironpen_sys::signal::{self, SigSet};
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::process::{Signal, WaitId, WaitIdOptions};
+
+use crate::child::{self, libc_sig};
+use crate::error::{Ctx, SetupError, EXIT_SETUP_FAILED};
+use crate::protocol::{self, Message};
+use crate::report::Report;
+use crate::spec::JailSpec;
+use ironpen_policy::seccomp::{compile, Arch};
+use ironpen_sys::seccomp::SockFilter;
+
+/// How a jailed program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl Outcome {
+    /// The exit status ironpen should end with: the program's, or 128+N for signal N.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Exited(c) => c,
+            Outcome::Signaled(s) => 128 + s,
+        }
+    }
+}
+
+/// Run `spec` and wait for the program. Errors are ironpen's own (setup) failures.
+pub fn run(spec: &JailSpec) -> Result<Outcome, SetupError> {
+    run_with_report(spec, |_| {})
+}
+
+/// Like [`run`], calling `on_report` with the enforcement report once the jail is set up (just
+/// before the program starts).
+pub fn run_with_report(
+    spec: &JailSpec,
+    mut on_report: impl FnMut(&Report),
+) -> Result<Outcome, SetupError> {
+    let seccomp = compile_seccomp(spec)?;
+    if rustix::process::geteuid().is_root() {
+        // Supplementary groups survive a user namespace and keep their host meaning; group 0
+        // (root) must not ride into the jail. Rootless callers cannot drop theirs (setgroups is
+        // denied in the namespace), see docs/jail.md.
+        rustix::thread::set_thread_groups(&[])
+            .ctx("setgroups", || "[] (drop root's groups)".into())?;
+    }
+    let (ours, theirs) = rustix::net::socketpair(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::SEQPACKET,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )
+    .ctx("socketpair", || "sync socket".into())?;
+
+    let mut blocked: Vec<i32> = child::FORWARDED.to_vec();
+    blocked.push(libc_sig::SIGCHLD);
+    let old_mask = signal::block(&SigSet::of(&blocked))
+        .ctx("sigprocmask", || "block forwarded signals".into())?;
+    let sigfd = signal::signalfd(&SigSet::of(&child::FORWARDED)).ctx("signalfd", String::new)?;
+
+    let mut ns = sysproc::CLONE_NEWUSER
+        | sysproc::CLONE_NEWNS
+        | sysproc::CLONE_NEWPID
+        | sysproc::CLONE_NEWIPC
+        | sysproc::CLONE_NEWUTS
+        | sysproc::CLONE_NEWCGROUP;
+    if !spec.share_net {
+        ns |= sysproc::CLONE_NEWNET;
+    }
+    let (pid, pidfd) = match sysproc::clone3(ns, None).ctx("clone3", || "jail namespaces".into())? {
+        Forked::Child => {
+            drop(ours);
+            drop(sigfd);
+            child::init_main(spec, &seccomp, theirs)
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(theirs);
+
+    let result = write_id_maps(pid, spec).and_then(|()| {
+        protocol::send_go(ours.as_fd()).ctx("send", || "start signal to the jail".into())
+    });
+    if let Err(e) = result {
+        let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), Signal::KILL);
+        let _ = rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED);
+        return Err(e);
+    }
+    let outcome = supervise(&ours, &pidfd, &sigfd, &mut on_report);
+    let _ = signal::set_mask(&old_mask);
+    outcome
+}
+
+/// uid_map/gid_map: one id inside -> one host id. `setgroups` is denied first (required for
+/// unprivileged callers, and it keeps the jail from ever regaining supplementary groups).
+fn write_id_maps(pid: i32, spec: &JailSpec) -> Result<(), SetupError> {
+    let ids = &spec.ids;
+    let write = |file: &str, content: String| {
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, content.as_bytes())
+            .ctx("write", || format!("{path} ({})", content.trim()))
+    };
+    write("setgroups", "deny".into())?;
+    write("uid_map", format!("{} {} 1\n", ids.uid, ids.host_uid))?;
+    write("gid_map", format!("{} {} 1\n", ids.gid, ids.host_gid))
+}
+
+/// Compile the plan's seccomp filter for this machine (before the clone: the child only installs).
+fn compile_seccomp(spec: &JailSpec) -> Result<Vec<SockFilter>, SetupError> {
+    let Some(plan) = &spec.seccomp else {
+        return Ok(Vec::new());
+    };
+    let arch = Arch::native().ok_or_else(|| {
+        SetupError::other(
+            "seccomp",
+            &plan.profile,
+            "no syscall table for this architecture",
+        )
+    })?;
+    let prog = compile(&plan.filter, arch)
+        .map_err(|e| SetupError::other("seccomp compile", &plan.profile, e.to_string()))?;
+    Ok(prog
+        .iter()
+        .map(|i| SockFilter::from(i.to_tuple()))
+        .collect())
+}
+
+fn supervise(
+    sock: &OwnedFd,
+    pidfd: &OwnedFd,
+    sigfd: &OwnedFd,
+    on_report: &mut dyn FnMut(&Report),
+) -> Result<Outcome, SetupError> {
+    let mut last: Option<Message> = None;
+    let mut sock_open = true;
+    loop {
+        let mut fds = vec![
+            PollFd::new(pidfd, PollFlags::IN),
+            PollFd::new(sigfd, PollFlags::IN),
+        ];
+        if sock_open {
+            fds.push(PollFd::new(sock, PollFlags::IN));
+        }
+        match poll(&mut fds, None) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(SetupError::os("poll", "jail", e.into())),
+        }
+        let init_done = !fds[0].revents().is_empty();
+        let sig_ready = !fds[1].revents().is_empty();
+        let sock_ready = sock_open && !fds[2].revents().is_empty();
+        if sig_ready {
+            while let Ok(Some(sig)) = signal::read_signalfd(sigfd.as_fd()) {
+                if let Some(s) = Signal::from_named_raw(sig.signo) {
+                    let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), s);
+                }
+            }
+        }
+        if sock_ready {
+            match protocol::recv(sock.as_fd()) {
+                Ok(Some(Message::Report(r))) => on_report(&r),
+                Ok(Some(m)) => {
+                    // An error from the program's process wins over init's later status report.
+                    if !matches!(last, Some(Message::Error(_))) {
+                        last = Some(m);
+                    }
+                }
+                Ok(None) | Err(_) => sock_open = false,
+            }
+        }
+        if init_done {
+            // Drain what the jail sent before it ended.
+            while sock_open {
+                match rustix::event::poll(
+                    &mut [PollFd::new(sock, PollFlags::IN)],
+                    Some(&rustix::event::Timespec {
+                        tv_sec: 0,
+                        tv_nsec: 0,
+                    }),
+                ) {
+                    Ok(n) if n > 0 => match protocol::recv(sock.as_fd()) {
+                        Ok(Some(Message::Report(r))) => on_report(&r),
+                        Ok(Some(m)) => {
+                            if !matches!(last, Some(Message::Error(_))) {
+                                last = Some(m);
+                            }
+                        }
+                        _ => sock_open = false,
+                    },
+                    _ => sock_open = false,
+                }
+            }
+            let status =
+                rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED)
+                    .ctx("waitid", || "jail init".into())?;
+            return match last {
+                Some(Message::Error(e)) => Err(e),
+                Some(Message::Exited(c)) => Ok(Outcome::Exited(c)),
+                Some(Message::Signaled(s)) => Ok(Outcome::Signaled(s)),
+                Some(Message::Report(_)) | None => {
+                    let st = status.as_ref();
+                    match st.and_then(|s| s.terminating_signal()) {
+                        Some(sig) => Ok(Outcome::Signaled(sig)),
+                        None => Err(SetupError::other(
+                            "jail",
+                            "init",
+                            format!(
+                                "exited without reporting the program's status (exit {})",
+                                st.and_then(|s| s.exit_status())
+                                    .unwrap_or(EXIT_SETUP_FAILED)
+                            ),
+                        )),
+                    }
+                }
+            };
+        }
+    }
+}

@@ -1,1 +1,0 @@
-//! Seccomp IR, BPF compiler, verifier and interpreter.

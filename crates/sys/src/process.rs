@@ -1,0 +1,203 @@
+//! Process creation and process-wide attributes rustix does not cover: clone3(2) with a pidfd,
+//! execve(2) with prepared arguments, _exit(2), keyctl(2) session keyrings, PR_SET_MDWE.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+pub use libc::{
+    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
+    CLONE_NEWUTS,
+};
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+const _: () = assert!(std::mem::size_of::<CloneArgs>() == 88); // CLONE_ARGS_SIZE_VER2
+
+const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Which side of a [`clone3`] we are on.
+pub enum Forked {
+    /// The new process.
+    Child,
+    /// The caller, with the child's pid (in the caller's pid namespace) and a pidfd for it.
+    Parent { pid: i32, pidfd: OwnedFd },
+}
+
+/// Number of threads of the calling process, from /proc/self/stat (field 20).
+pub fn thread_count() -> io::Result<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let after_comm = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    // Fields after ") " start at field 3 (state); num_threads is field 20.
+    after_comm
+        .split_whitespace()
+        .nth(17)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unparsable /proc/self/stat"))
+}
+
+/// `clone3({flags | CLONE_PIDFD, exit_signal: SIGCHLD, cgroup})`: a fork that can enter new
+/// namespaces (and a cgroup) atomically and returns a pidfd.
+///
+/// The child continues on a copy of the caller's memory, like fork(2). Refuses to run (EINVAL
+/// with a message) unless the process is single-threaded: otherwise a lock held by another thread
+/// at the moment of the clone would stay locked forever in the child.
+pub fn clone3(namespaces: libc::c_int, cgroup: Option<BorrowedFd<'_>>) -> io::Result<Forked> {
+    if thread_count()? != 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "clone3 called from a multi-threaded process",
+        ));
+    }
+    let mut pidfd: libc::c_int = -1;
+    let ns = u64::from(namespaces.unsigned_abs());
+    let mut args = CloneArgs {
+        flags: ns | CLONE_PIDFD,
+        pidfd: &mut pidfd as *mut libc::c_int as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..CloneArgs::default()
+    };
+    if let Some(fd) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd.as_raw_fd().unsigned_abs().into();
+    }
+    // SAFETY: `args` is a correctly sized clone_args with no stack (fork semantics), and `pidfd`
+    // outlives the call. The process is single-threaded (checked above), so the child's copy of
+    // memory holds no lock owned by a vanished thread.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    let pid = crate::check(ret)?;
+    if pid == 0 {
+        return Ok(Forked::Child);
+    }
+    // SAFETY: with CLONE_PIDFD the kernel stored a fresh pidfd that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    Ok(Forked::Parent {
+        pid: i32::try_from(pid).unwrap_or(i32::MAX),
+        pidfd,
+    })
+}
+
+/// Arguments for [`execve`], converted up front so the exec itself allocates nothing.
+pub struct ExecArgs {
+    path: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+}
+
+impl ExecArgs {
+    /// Fails if any string contains a NUL byte.
+    pub fn new<S: AsRef<str>>(
+        path: &str,
+        argv: &[S],
+        env: &[(String, String)],
+    ) -> io::Result<Self> {
+        let nul = |_| io::Error::new(io::ErrorKind::InvalidInput, "argument contains a NUL byte");
+        Ok(Self {
+            path: CString::new(path).map_err(nul)?,
+            argv: argv
+                .iter()
+                .map(|a| CString::new(a.as_ref()))
+                .collect::<Result<_, _>>()
+                .map_err(nul)?,
+            envp: env
+                .iter()
+                .map(|(k, v)| CString::new(format!("{k}={v}")))
+                .collect::<Result<_, _>>()
+                .map_err(nul)?,
+        })
+    }
+
+    pub fn path(&self) -> &CStr {
+        &self.path
+    }
+}
+
+/// `execve(2)`. Returns only on failure.
+pub fn execve(args: &ExecArgs) -> io::Error {
+    let mut argv: Vec<*const libc::c_char> = args.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = args.envp.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: path, argv and envp are NUL-terminated strings / NULL-terminated arrays that live
+    // until the call returns (it only returns on failure).
+    unsafe { libc::execve(args.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// `_exit(2)`: end the process now, without running Rust or libc exit handlers (used in forked
+/// children, whose copies of buffers and handlers belong to the parent).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+/// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)`: give the process a new anonymous session keyring,
+/// so the caller's keys are unreachable.
+pub fn join_new_session_keyring() -> io::Result<i32> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: a NULL name asks for an anonymous keyring; no memory is read or written.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    crate::check(ret).map(|id| i32::try_from(id).unwrap_or(-1))
+}
+
+const PR_SET_MDWE: libc::c_int = 65;
+const PR_GET_MDWE: libc::c_int = 66;
+/// `PR_MDWE_REFUSE_EXEC_GAIN`: refuse mappings that are (or become) writable and executable.
+pub const MDWE_REFUSE_EXEC_GAIN: libc::c_ulong = 1;
+
+/// `prctl(PR_SET_MDWE, bits)`: memory-deny-write-execute. Inherited by children and execve; cannot
+/// be unset.
+pub fn set_mdwe(bits: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: integer-only prctl.
+    let ret = unsafe {
+        libc::prctl(
+            PR_SET_MDWE,
+            bits,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    crate::check(libc::c_long::from(ret)).map(drop)
+}
+
+/// `prctl(PR_GET_MDWE)`: the current MDWE bits (EINVAL on kernels without MDWE).
+pub fn get_mdwe() -> io::Result<libc::c_ulong> {
+    // SAFETY: integer-only prctl.
+    let ret = unsafe {
+        libc::prctl(
+            PR_GET_MDWE,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    crate::check(libc::c_long::from(ret)).map(|v| v.unsigned_abs())
+}
