@@ -75,6 +75,11 @@ fn signals_are_forwarded() {
     });
 }
 
+// FINDING (main 4c4e20b): fails for the root variant: after SIGKILL of ironpen the jail's init
+// and the program keep running. The init sets PR_SET_PDEATHSIG first and then calls setresuid;
+// the kernel clears the parent-death signal on that credential change (kuid 0 -> 65534), so it
+// must be set again after set_ids (then check getppid() for a parent that already died).
+// The uid-65534 variant (no kuid change) passes.
 #[test]
 fn jail_dies_with_ironpen() {
     each_variant("jail_dies_with_ironpen", |env, v| {
@@ -126,6 +131,8 @@ fn missing_command_is_reported() {
     });
 }
 
+// FINDING (main 4c4e20b): an unknown option (`--bogus-option`) prints clap's 7-line usage error
+// instead of one `ironpen: ...` line (all the other bad-input cases pass).
 /// Bad input: one line `ironpen: ...` naming the argument, exit 125, nothing left behind.
 #[test]
 fn bad_input_is_rejected_with_one_line() {
@@ -143,32 +150,41 @@ fn bad_input_is_rejected_with_one_line() {
             (vec!["--pass-fd", "57"], "57"),
             (vec!["--ro-bind", &existing, "/dev/null/x"], "/dev/null/x"),
         ];
+        let mut problems = Vec::new();
         for (opts, names) in cases {
             let out = env.run(v, &opts, &[&env.probe(), "exit", "0"]);
-            assert_eq!(out.code, Some(125), "[{}] {opts:?}: {out:?}", v.name());
             let lines: Vec<&str> = out.stderr.lines().collect();
-            assert_eq!(
-                lines.len(),
-                1,
-                "[{}] {opts:?}: stderr must be one line, got {:?}",
-                v.name(),
-                out.stderr
-            );
-            assert!(
-                lines[0].starts_with("ironpen: "),
-                "[{}] {opts:?}: {:?}",
-                v.name(),
-                lines[0]
-            );
-            assert!(
-                lines[0].contains(names),
-                "[{}] {opts:?}: the message should name {names:?}: {:?}",
-                v.name(),
-                lines[0]
-            );
-            assert!(out.stdout.is_empty(), "{opts:?} ran the command: {out:?}");
+            let mut why = Vec::new();
+            if out.code != Some(125) {
+                why.push(format!("exit {:?}, not 125", out.code));
+            }
+            if lines.len() != 1 {
+                why.push(format!("stderr has {} lines, not 1", lines.len()));
+            }
+            if !lines.first().is_some_and(|l| l.starts_with("ironpen: ")) {
+                why.push("stderr does not start with `ironpen: `".into());
+            }
+            if !lines.first().is_some_and(|l| l.contains(names)) {
+                why.push(format!("the first line does not name {names:?}"));
+            }
+            if !out.stdout.is_empty() {
+                why.push("the command ran".into());
+            }
+            if !why.is_empty() {
+                problems.push(format!(
+                    "[{}] {opts:?}: {}\n    stderr: {:?}",
+                    v.name(),
+                    why.join("; "),
+                    out.stderr
+                ));
+            }
             env.assert_clean();
         }
+        assert!(
+            problems.is_empty(),
+            "bad input handled wrongly:\n{}",
+            problems.join("\n")
+        );
     });
 }
 
@@ -197,6 +213,9 @@ fn background_processes_die_with_the_program() {
     });
 }
 
+// FINDING (main 4c4e20b): `ironpen run --strict -- true` exits 125 with
+// "ironpen: mdwe: MDWE is not implemented yet" on this fully capable machine, so --strict cannot
+// be used with the default jail at all.
 /// --strict on a machine that supports everything the default jail asks for still runs.
 #[test]
 fn strict_default_jail_runs() {

@@ -61,15 +61,9 @@ fn host_processes_are_invisible_and_untouchable() {
                 v.name()
             );
             for sig in ["0", "KILL", "TERM"] {
-                let r = env.probe_default(v, &["kill", &pid, sig]);
-                assert_ok(
-                    &r,
-                    false,
-                    &format!("[{}] kill -{sig} host pid {pid}", v.name()),
-                );
+                assert_denied_all_layers(env, v, &[], &["kill", &pid, sig]);
             }
-            let r = env.probe_default(v, &["ptrace", &pid]);
-            assert_ok(&r, false, &format!("[{}] ptrace host pid {pid}", v.name()));
+            assert_denied_all_layers(env, v, &[], &["ptrace", &pid]);
             assert!(sl.alive(), "[{}] host sleep {pid} died", v.name());
         }
     });
@@ -102,12 +96,7 @@ fn ironpen_executable_cannot_be_reopened_for_writing() {
             v.name()
         );
         for pid in pids.iter().map(String::as_str).chain(["1"]) {
-            let r = env.probe_default(v, &["reopen-exe", pid]);
-            assert_ok(
-                &r,
-                false,
-                &format!("[{}] reopen /proc/{pid}/exe for writing", v.name()),
-            );
+            assert_denied_all_layers(env, v, &[], &["reopen-exe", pid]);
         }
         let after = std::fs::read(env.ironpen()).expect("read ironpen copy");
         assert!(before == after, "ironpen binary changed");
@@ -136,18 +125,8 @@ fn jail_init_cannot_be_ptraced() {
             return;
         }
         for pid in others {
-            let r = env.probe_default(v, &["ptrace", &pid.to_string()]);
-            assert_ok(
-                &r,
-                false,
-                &format!("[{}] ptrace jail pid {pid} ({ps})", v.name()),
-            );
-            let r = env.probe_default(v, &["write", &format!("/proc/{pid}/mem")]);
-            assert_ok(
-                &r,
-                false,
-                &format!("[{}] open /proc/{pid}/mem for writing", v.name()),
-            );
+            assert_denied_all_layers(env, v, &[], &["ptrace", &pid.to_string()]);
+            assert_denied_all_layers(env, v, &[], &["write", &format!("/proc/{pid}/mem")]);
         }
     });
 }
@@ -281,9 +260,8 @@ fn hostname_changes_stay_inside() {
         let host = host_hostname();
         let st = env.probe_in(v, &["--hostname", "ipt-inner"], &["status"]);
         assert_eq!(s(&st, "hostname"), "ipt-inner", "[{}] {st}", v.name());
-        let r = env.probe_default(v, &["sethostname", "ipt-evil"]);
         // Without CAP_SYS_ADMIN this fails; if it ever succeeds it must stay in the jail's UTS ns.
-        assert_ok(&r, false, &format!("[{}] sethostname", v.name()));
+        assert_denied_all_layers(env, v, &[], &["sethostname", "ipt-evil"]);
         assert_eq!(host_hostname(), host, "host hostname changed");
     });
 }
@@ -314,53 +292,52 @@ fn session_keyring_is_not_reachable() {
             "control: key-search in the caller's own session",
         );
 
-        let check = |action: &[&str], expect_ok: bool| -> (Value, Value) {
-            let helper = ["with-key", desc.as_str(), "s3cret"];
+        for (layer, opts) in LAYERS {
+            let ctx = format!("{}/{layer}", v.name());
+            let run = |extra: &[&str], cmd: &[&str]| -> (Value, Value) {
+                let mut all: Vec<&str> = opts.to_vec();
+                all.extend_from_slice(extra);
+                let out = run_wrapped(env, v, &["with-key", &desc, "s3cret"], &all, cmd);
+                let lines = out.json_lines();
+                assert_eq!(lines.len(), 2, "[{ctx}] {cmd:?}: {out:?}");
+                assert_ok(&lines[0], true, "with-key helper");
+                (lines[0].clone(), lines[1].clone())
+            };
             let probe = env.probe();
-            let mut cmd = vec![probe.as_str()];
-            cmd.extend_from_slice(action);
-            let out = run_wrapped(env, v, &helper, &[], &cmd);
-            let lines = out.json_lines();
-            assert_eq!(lines.len(), 2, "[{}] {action:?}: {out:?}", v.name());
-            assert_ok(&lines[0], true, "with-key helper");
-            assert_ok(&lines[1], expect_ok, &format!("[{}] {action:?}", v.name()));
-            (lines[0].clone(), lines[1].clone())
-        };
-        let (helper, inner) = check(&["keyring"], true);
-        assert_ne!(
-            helper["session"],
-            inner["session"],
-            "[{}] the jail shares the caller's session keyring",
-            v.name()
-        );
-        check(&["key-search", &desc], false);
-        // Serials are global: reading or describing the caller's key by number must fail too.
-        // The helper exports the serial in IRONPEN_PROBE_KEY and ironpen is told to keep it.
-        let probe = env.probe();
-        for action in ["key-read", "key-describe"] {
-            let out = run_wrapped(
-                env,
-                v,
-                &["with-key", desc.as_str(), "s3cret"],
-                &["--keep-env", "IRONPEN_PROBE_KEY"],
-                &[
-                    "/bin/sh",
-                    "-c",
-                    &format!("exec {probe} {action} \"$IRONPEN_PROBE_KEY\""),
-                ],
-            );
-            let lines = out.json_lines();
-            assert_eq!(lines.len(), 2, "[{}] {action}: {out:?}", v.name());
-            assert_eq!(
-                lines[1]["target"],
-                Value::from(lines[0]["key"].to_string()),
-                "the jail probed the caller's key serial"
-            );
+            let (helper, inner) = run(&[], &[&probe, "keyring"]);
+            let blocked = matches!(inner["errno"].as_i64(), Some(1) | Some(38));
+            if layer == "default" && blocked {
+                // keyctl is refused by the seccomp filter: nothing is reachable that way. The
+                // "seccomp none" layer below checks the keyring itself.
+                eprintln!("[{ctx}] keyctl blocked by seccomp: {inner}");
+            } else {
+                assert_ok(&inner, true, &format!("[{ctx}] the jail's session keyring"));
+                assert_ne!(
+                    helper["session"], inner["session"],
+                    "[{ctx}] the jail shares the caller's session keyring"
+                );
+            }
+            let (_, r) = run(&[], &[&probe, "key-search", &desc]);
             assert_ok(
-                &lines[1],
+                &r,
                 false,
-                &format!("[{}] {action} of the caller's key", v.name()),
+                &format!("[{ctx}] key-search for the caller's key"),
             );
+            // Serials are global: reading or describing the caller's key by number must fail
+            // too. The helper exports the serial in IRONPEN_PROBE_KEY; ironpen keeps it.
+            for action in ["key-read", "key-describe"] {
+                let script = format!("exec {probe} {action} \"$IRONPEN_PROBE_KEY\"");
+                let (helper, r) = run(
+                    &["--keep-env", "IRONPEN_PROBE_KEY"],
+                    &["/bin/sh", "-c", &script],
+                );
+                assert_eq!(
+                    r["target"],
+                    Value::from(helper["key"].to_string()),
+                    "the jail probed the caller's key serial"
+                );
+                assert_ok(&r, false, &format!("[{ctx}] {action} of the caller's key"));
+            }
         }
     });
 }

@@ -606,3 +606,39 @@ pub fn run_wrapped(
     c.current_dir("/");
     run_cmd(c, RUN_TIMEOUT)
 }
+
+/// The protection layers an attack test is run under: the default jail, and the same jail with
+/// seccomp off, so that each denial is shown to hold without the filter too (defence in depth:
+/// the namespaces, mounts, ids and capabilities must stop it on their own).
+pub const LAYERS: [(&str, &[&str]); 2] =
+    [("default", &[]), ("seccomp none", &["--seccomp", "none"])];
+
+impl TestEnv {
+    /// Run the probe with `action` once per entry of [`LAYERS`] (plus `extra` options).
+    pub fn probe_layers(
+        &self,
+        v: Variant,
+        extra: &[&str],
+        action: &[&str],
+    ) -> Vec<(String, Value)> {
+        LAYERS
+            .iter()
+            .map(|(name, opts)| {
+                let mut all: Vec<&str> = opts.to_vec();
+                all.extend_from_slice(extra);
+                (
+                    format!("{}/{name}", v.name()),
+                    self.probe_in(v, &all, action),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Assert that `action` fails under every layer.
+#[track_caller]
+pub fn assert_denied_all_layers(env: &TestEnv, v: Variant, extra: &[&str], action: &[&str]) {
+    for (layer, r) in env.probe_layers(v, extra, action) {
+        assert_ok(&r, false, &format!("[{layer}] {action:?}"));
+    }
+}
