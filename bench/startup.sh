@@ -4,12 +4,12 @@
 #
 # Usage (as root): bench/startup.sh            builds the release binary first
 #                  IRONPEN=/path/to/ironpen bench/startup.sh   uses that binary
-# Env: RUNS (default 300), WARMUP (default 30), ROOTLESS=0 to skip the uid-65534 rows.
+# Env: RUNS (default 200), WARMUP (default 20), ROOTLESS=0 to skip the uid-65534 rows.
 # Needs: hyperfine, bwrap, jq, setpriv (Debian: hyperfine bubblewrap jq util-linux).
 set -euo pipefail
 
-RUNS=${RUNS:-300}
-WARMUP=${WARMUP:-30}
+RUNS=${RUNS:-200}
+WARMUP=${WARMUP:-20}
 ROOTLESS=${ROOTLESS:-1}
 
 die() { echo "startup.sh: $*" >&2; exit 1; }
@@ -50,6 +50,7 @@ else
     IRONPEN_NOBODY=$IRONPEN
 fi
 
+t0=$SECONDS
 echo "== start-up: $RUNS runs each after $WARMUP warm-up runs (hyperfine -N), $(nproc) CPUs, kernel $(uname -r)"
 cmds=(
     -n native "/bin/true"
@@ -120,11 +121,13 @@ measure() {
         local r s
         r=$(awk '/^Rss:/ {print $2}' /proc/$p/smaps_rollup 2>/dev/null || echo 0)
         s=$(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup 2>/dev/null || echo 0)
-        rss=$((rss + ${r:-0})); pss=$((pss + ${s:-0})); n=$((n + 1)); names="$names $comm($p)"
+        rss=$((rss + ${r:-0})); pss=$((pss + ${s:-0})); n=$((n + 1)); names="$names $comm:${s:-0}kB"
     done
-    kill -KILL "$top" 2>/dev/null || true
+    # Kill the whole tree, not just the top: a sandbox whose jail outlives its parent must not
+    # leave a sleeping process behind.
+    kill -KILL $(tree "$top") 2>/dev/null || true
     wait "$top" 2>/dev/null || true
-    printf '%-22s %3d procs %8d kB RSS %8d kB PSS   [%s ]\n' "$label" "$n" "$rss" "$pss" "$names"
+    printf '%-22s %3d procs %8d kB RSS %8d kB PSS   [PSS each:%s ]\n' "$label" "$n" "$rss" "$pss" "$names"
 }
 
 echo
@@ -136,3 +139,4 @@ if [ "$ROOTLESS" = 1 ]; then
     measure "ironpen (uid 65534)" $NOBODY "$IRONPEN_NOBODY" run --
 fi
 echo "(bubblewrap's reference: about 600 kB PSS per sandbox; target for ironpen: below that)"
+echo "(bench took $((SECONDS - t0)) s)"
