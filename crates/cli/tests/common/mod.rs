@@ -384,6 +384,7 @@ impl Drop for TestEnv {
         for (pid, _) in self.leftover_processes() {
             let _ = Command::new("kill")
                 .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
                 .status();
         }
         let mut mounts: Vec<String> = self
@@ -393,7 +394,10 @@ impl Drop for TestEnv {
             .collect();
         mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
         for m in mounts {
-            let _ = Command::new("umount").args(["-l", &m]).status();
+            let _ = Command::new("umount")
+                .args(["-l", &m])
+                .stderr(Stdio::null())
+                .status();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
