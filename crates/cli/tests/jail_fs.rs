@@ -436,3 +436,36 @@ fn dev_bind_keeps_device_nodes_usable() {
         );
     });
 }
+
+/// /tmp and HOME are private to each run: nothing persists from one jail to the next, and the
+/// host's /tmp (where this test's marker lives) is not visible.
+#[test]
+fn tmp_and_home_are_fresh_and_private() {
+    each_variant("tmp_and_home_are_fresh_and_private", |env, v| {
+        let st = env.probe_default(v, &["status"]);
+        let home = st["env"]["HOME"].as_str().expect("HOME is set").to_string();
+        for dir in ["/tmp", home.as_str()] {
+            let file = format!("{dir}/persist");
+            assert_ok(
+                &env.probe_default(v, &["write", &file]),
+                true,
+                &format!("write {file}"),
+            );
+            let r = env.probe_default(v, &["stat", &file]);
+            assert_ok(
+                &r,
+                false,
+                &format!("[{}] {file} survived into the next jail", v.name()),
+            );
+        }
+        let r = env.probe_default(v, &["stat", &env.marker.to_string_lossy()]);
+        assert_ok(&r, false, &format!("[{}] host /tmp visible", v.name()));
+        let r = env.probe_default(v, &["ls", "/tmp"]);
+        assert_eq!(
+            r["entries"],
+            serde_json::json!([]),
+            "[{}] a fresh jail's /tmp is empty",
+            v.name()
+        );
+    });
+}

@@ -224,3 +224,40 @@ fn strict_default_jail_runs() {
         assert_eq!(out.code, Some(0), "[{}] --strict: {out:?}", v.name());
     });
 }
+
+/// Every signal ironpen forwards (HUP INT QUIT USR1 USR2 TERM WINCH) reaches the program as that
+/// signal: the probe blocks them, reports the first to arrive and exits 0.
+#[test]
+fn every_forwarded_signal_reaches_the_program() {
+    each_variant("every_forwarded_signal", |env, v| {
+        let sigs = [
+            ("HUP", 1),
+            ("INT", 2),
+            ("QUIT", 3),
+            ("USR1", 10),
+            ("USR2", 12),
+            ("TERM", 15),
+            ("WINCH", 28),
+        ];
+        for (sig, n) in sigs {
+            let mut c = env.ironpen_cmd(v, &[], &[&env.probe(), "wait-signal", "20"]);
+            c.stdout(Stdio::piped()).stderr(Stdio::piped());
+            let mut child = c.spawn().expect("spawn ironpen");
+            let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+            let mut line = String::new();
+            err.read_line(&mut line)
+                .expect("read the probe's ready line");
+            assert_eq!(line.trim(), "wait-signal: ready", "[{}] {line:?}", v.name());
+            send_signal(child.id(), sig);
+            let o = wait_child(child, Duration::from_secs(25), "ironpen wait-signal");
+            assert_eq!(o.code, Some(0), "[{}] SIG{sig}: {o:?}", v.name());
+            let r = o.json_line();
+            assert_eq!(
+                r["signal"],
+                serde_json::Value::from(n),
+                "[{}] SIG{sig} forwarded as: {r}",
+                v.name()
+            );
+        }
+    });
+}

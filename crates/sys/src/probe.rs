@@ -398,3 +398,42 @@ pub fn raw_syscall(nr: i64, args: [u64; 6]) -> Result<i64, Errno> {
         Ok(r)
     }
 }
+
+/// A set of signals blocked by [`block_signals`], to wait for with [`wait_signals`].
+pub struct BlockedSignals(libc::sigset_t);
+
+/// Block `signals` in this (single-threaded) process so they stay pending until waited for.
+pub fn block_signals(signals: &[i32]) -> Result<BlockedSignals, Errno> {
+    // SAFETY: sigset_t is plain data; an all-zero value is valid storage for sigemptyset.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set points to a live sigset_t.
+    unsafe { libc::sigemptyset(&mut set) };
+    for &s in signals {
+        // SAFETY: set points to a live sigset_t; an invalid signal number only yields EINVAL.
+        if unsafe { libc::sigaddset(&mut set, s) } < 0 {
+            return Err(last_errno());
+        }
+    }
+    // SAFETY: set is initialised; the old mask is not needed (NULL).
+    let r = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if r < 0 {
+        return Err(last_errno());
+    }
+    Ok(BlockedSignals(set))
+}
+
+/// Wait up to `timeout_ms` for one of the blocked signals: Ok(signal), Err(EAGAIN) on timeout.
+pub fn wait_signals(set: &BlockedSignals, timeout_ms: u64) -> Result<i32, Errno> {
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout_ms / 1000).map_err(|_| libc::EINVAL)?,
+        tv_nsec: libc::c_long::try_from((timeout_ms % 1000) * 1_000_000)
+            .map_err(|_| libc::EINVAL)?,
+    };
+    // SAFETY: the set and ts are live and initialised; siginfo is not requested (NULL).
+    let r = unsafe { libc::sigtimedwait(&set.0, std::ptr::null_mut(), &ts) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(r)
+    }
+}

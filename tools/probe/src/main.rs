@@ -27,7 +27,7 @@ actions:
   handle PATH | open-by-handle PATH|TYPE:HEX [MOUNTPOINT]
   keyring | key-search DESC | key-read SERIAL | key-describe SERIAL
   reopen-exe PID | tty | tiocsti | syscall NR [ARGS...]
-  exit N | kill-self SIG | sleep SECS
+  exit N | kill-self SIG | sleep SECS | wait-signal SECS
 host helpers (print their line, then exec CMD):
   with-key DESC PAYLOAD -- CMD...  (exports IRONPEN_PROBE_KEY=serial)
   with-fd DIR -- CMD...  (exports IRONPEN_PROBE_FD=fd, opened without O_CLOEXEC)";
@@ -329,6 +329,22 @@ fn main() {
             r.outcome(res.and(Err(0))).set("survived", json!(true));
             r.print();
             std::process::exit(1);
+        }
+        "wait-signal" => {
+            // Blocks the signals ironpen forwards, says "ready" on stderr, and reports on stdout
+            // the first signal that arrives.
+            let secs: u64 = num(arg(rest, 0));
+            let sigs = [1, 2, 3, 10, 12, 15, 28];
+            let mut r = Report::new("wait-signal", &secs.to_string());
+            let got = sys::block_signals(&sigs).and_then(|set| {
+                eprintln!("wait-signal: ready");
+                sys::wait_signals(&set, secs * 1000)
+            });
+            match got {
+                Ok(n) => r.outcome(Ok(())).set("signal", json!(n)),
+                Err(e) => r.outcome(Err(e)),
+            };
+            r.print();
         }
         "sleep" => {
             let secs: f64 = num(arg(rest, 0));
@@ -667,8 +683,9 @@ fn act_connect_unix(target: &str) {
     use std::os::linux::net::SocketAddrExt;
     use std::os::unix::net::{SocketAddr as UnixAddr, UnixStream};
     let res = match target.strip_prefix('@') {
-        Some(name) => UnixAddr::from_abstract_name(name.as_bytes())
-            .and_then(|a| UnixStream::connect_addr(&a)),
+        Some(name) => {
+            UnixAddr::from_abstract_name(name.as_bytes()).and_then(|a| UnixStream::connect_addr(&a))
+        }
         None => UnixStream::connect(target),
     };
     Report::new("connect-unix", target)
