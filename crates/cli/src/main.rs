@@ -32,14 +32,26 @@ fn main() {
         .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
     let (cli, matches) = match parsed {
         Ok(v) => v,
+        Err(e) if e.use_stderr() => {
+            // One line naming the argument and the reason, like every other input error.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let detail = text
+                .lines()
+                .nth(1)
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("tip:"));
+            match detail {
+                Some(d) => eprintln!("ironpen: {first} {d} (see --help)"),
+                None => eprintln!("ironpen: {first} (see --help)"),
+            }
+            std::process::exit(EXIT_IRONPEN_FAILED);
+        }
         Err(e) => {
-            let code = if e.use_stderr() {
-                EXIT_IRONPEN_FAILED
-            } else {
-                0
-            };
+            // --help and --version.
             let _ = e.print();
-            std::process::exit(code);
+            std::process::exit(0);
         }
     };
     let result = match cli.command {

@@ -71,6 +71,19 @@ pub struct RunArgs {
     /// starts.
     #[arg(long)]
     pub report: bool,
+    /// Refuse to start on a machine known to be unfit for isolation (a kernel advisory that
+    /// matches, a vulnerable CPU, or a signal that cannot be read): see `ironpen check`.
+    #[arg(long = "require-fit")]
+    pub require_fit: bool,
+    /// With --require-fit: accept one known risk knowingly (a CVE id, cpu:NAME, ...; repeatable).
+    #[arg(long = "accept-risk", value_name = "ID", requires = "require_fit", action = clap::ArgAction::Append)]
+    pub accept_risk: Vec<String>,
+    /// With --require-fit: advisory database to use instead of the built-in one.
+    #[arg(long = "advisory-db", value_name = "FILE", requires = "require_fit")]
+    pub advisory_db: Option<std::path::PathBuf>,
+    /// With --require-fit: require an advisory database with at least this sequence number.
+    #[arg(long = "min-sequence", value_name = "N", requires = "require_fit")]
+    pub min_sequence: Option<u64>,
     /// Print the plan (JSON) and exit without running anything.
     #[arg(long = "print-plan")]
     pub print_plan: bool,
@@ -134,6 +147,17 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         seccomp: args.seccomp,
     };
     let spec = request.plan()?;
+    if args.require_fit {
+        let opts = ironpen_audit::GateOptions {
+            accept: args.accept_risk.clone(),
+            db: args.advisory_db.clone(),
+            min_sequence: args.min_sequence,
+            ..Default::default()
+        };
+        if let Err(e) = ironpen_audit::gate(&opts) {
+            anyhow::bail!("{e}");
+        }
+    }
     if args.print_plan {
         println!("{}", serde_json::to_string_pretty(&spec)?);
         return Ok(0);

@@ -87,6 +87,13 @@ fn init_setup(
     rustix::thread::set_capabilities_secure_bits(CapabilitiesSecureBits::NO_SETUID_FIXUP)
         .ctx("prctl(PR_SET_SECUREBITS)", || "NO_SETUID_FIXUP".into())?;
     set_ids(spec)?;
+    // A credential change clears the parent-death signal: set it again, then make sure ironpen
+    // did not die in between (its end of the socket would be closed).
+    rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
+        .ctx("prctl(PR_SET_PDEATHSIG)", String::new)?;
+    if protocol::peer_gone(sock.as_fd()) {
+        sysproc::exit_now(EXIT_SETUP_FAILED);
+    }
     let proc_mode = mounts::build_and_pivot(&spec.mounts, sources, &spec.ids)?;
 
     rustix::system::sethostname(spec.hostname.as_bytes())

@@ -63,3 +63,15 @@ pub(crate) fn wait_go(sock: BorrowedFd<'_>) -> bool {
         }
     }
 }
+
+/// Has the other end of the socket been closed (its process died)?
+pub(crate) fn peer_gone(sock: BorrowedFd<'_>) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let mut fds = [PollFd::new(&sock, PollFlags::empty())];
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    matches!(poll(&mut fds, Some(&zero)), Ok(n) if n > 0)
+        && fds[0].revents().intersects(PollFlags::HUP | PollFlags::ERR)
+}
