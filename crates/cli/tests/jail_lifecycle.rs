@@ -75,11 +75,6 @@ fn signals_are_forwarded() {
     });
 }
 
-// FINDING (main 4c4e20b): fails for the root variant: after SIGKILL of ironpen the jail's init
-// and the program keep running. The init sets PR_SET_PDEATHSIG first and then calls setresuid;
-// the kernel clears the parent-death signal on that credential change (kuid 0 -> 65534), so it
-// must be set again after set_ids (then check getppid() for a parent that already died).
-// The uid-65534 variant (no kuid change) passes.
 #[test]
 fn jail_dies_with_ironpen() {
     each_variant("jail_dies_with_ironpen", |env, v| {
@@ -131,8 +126,6 @@ fn missing_command_is_reported() {
     });
 }
 
-// FINDING (main 4c4e20b): an unknown option (`--bogus-option`) prints clap's 7-line usage error
-// instead of one `ironpen: ...` line (all the other bad-input cases pass).
 /// Bad input: one line `ironpen: ...` naming the argument, exit 125, nothing left behind.
 #[test]
 fn bad_input_is_rejected_with_one_line() {
@@ -213,7 +206,7 @@ fn background_processes_die_with_the_program() {
     });
 }
 
-// FINDING (main 4c4e20b): `ironpen run --strict -- true` exits 125 with
+// FINDING (main 4c4e20b, still at 9b65098): `ironpen run --strict -- true` exits 125 with
 // "ironpen: mdwe: MDWE is not implemented yet" on this fully capable machine, so --strict cannot
 // be used with the default jail at all.
 /// --strict on a machine that supports everything the default jail asks for still runs.
