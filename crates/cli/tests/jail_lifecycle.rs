@@ -143,9 +143,15 @@ fn bad_input_is_rejected_with_one_line() {
             (vec!["--pass-fd", "57"], "57"),
             (vec!["--ro-bind", &existing, "/dev/null/x"], "/dev/null/x"),
         ];
+        // ironpen runs with its cwd and TMPDIR in private empty directories, which must stay
+        // empty (no temp files or dirs left behind, relative or in TMPDIR).
+        let cwd = env.work_dir("cwd", v);
+        let tmpdir = env.work_dir("tmpdir", v);
         let mut problems = Vec::new();
         for (opts, names) in cases {
-            let out = env.run(v, &opts, &[&env.probe(), "exit", "0"]);
+            let mut c = env.ironpen_cmd(v, &opts, &[&env.probe(), "exit", "0"]);
+            c.current_dir(&cwd).env("TMPDIR", &tmpdir);
+            let out = run_cmd(c, RUN_TIMEOUT);
             let lines: Vec<&str> = out.stderr.lines().collect();
             let mut why = Vec::new();
             if out.code != Some(125) {
@@ -162,6 +168,16 @@ fn bad_input_is_rejected_with_one_line() {
             }
             if !out.stdout.is_empty() {
                 why.push("the command ran".into());
+            }
+            for d in [&cwd, &tmpdir] {
+                let left: Vec<_> = std::fs::read_dir(d)
+                    .expect("read private dir")
+                    .flatten()
+                    .map(|e| e.file_name())
+                    .collect();
+                if !left.is_empty() {
+                    why.push(format!("left {left:?} in {}", d.display()));
+                }
             }
             if !why.is_empty() {
                 problems.push(format!(

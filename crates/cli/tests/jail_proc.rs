@@ -459,3 +459,36 @@ fn no_controlling_terminal() {
         }
     });
 }
+
+/// The documented id mapping: root's jail maps its uid/gid 0 to host 65534 (never host root);
+/// a rootless jail maps the caller's ids 1:1. One id each, setgroups denied.
+#[test]
+fn id_maps_are_the_documented_ones() {
+    each_variant("id_maps_are_the_documented_ones", |env, v| {
+        let (inner_uid, inner_gid) = v.inner_ids();
+        let (host_uid, host_gid) = v.host_ids();
+        for (file, inner, host) in [
+            ("uid_map", inner_uid, host_uid),
+            ("gid_map", inner_gid, host_gid),
+        ] {
+            let r = env.probe_default(v, &["read", &format!("/proc/self/{file}")]);
+            let fields: Vec<String> = s(&r, "data")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            assert_eq!(
+                fields,
+                vec![inner.to_string(), host.to_string(), "1".to_string()],
+                "[{}] {file}: {r}",
+                v.name()
+            );
+        }
+        let r = env.probe_default(v, &["read", "/proc/self/setgroups"]);
+        assert_eq!(
+            s(&r, "data").trim(),
+            "deny",
+            "[{}] setgroups: {r}",
+            v.name()
+        );
+    });
+}
