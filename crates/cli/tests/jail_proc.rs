@@ -492,3 +492,55 @@ fn id_maps_are_the_documented_ones() {
         );
     });
 }
+
+/// A read-only bind cannot be bypassed through an exe magic link: a program keeps an O_PATH fd
+/// of its own executable (from /proc/self/exe), execs something else (so the file is no longer
+/// busy) and reopens the fd for writing. The fd's mount is the read-only bind, so this must fail
+/// even though the file belongs to the jail's own host uid. Control: through a writable bind
+/// the same steps succeed. (Guards against exec'ing the program through an fd opened on the
+/// host's writable mount.)
+#[test]
+fn read_only_bind_not_bypassed_through_exe_link() {
+    each_variant("ro_bind_not_bypassed_via_exe", |env, v| {
+        let side = env.work_dir("side", v);
+        let target = side.join("ironpen-probe-2");
+        std::fs::copy(env.host_probe(), &target).expect("copy probe");
+        set_mode(&target, 0o755);
+        if is_root() {
+            let (u, g) = v.host_ids();
+            chown(&target, Some(u), Some(g)).expect("chown probe copy");
+        }
+        let before = std::fs::read(&target).expect("read copy");
+        let side_s = side.to_string_lossy().into_owned();
+        let script = format!("exec {} reopen-fd \"$IRONPEN_PROBE_EXE_FD\"", env.probe());
+        for (bind, expect_ok) in [("--ro-bind", false), ("--bind", true)] {
+            let out = env.run(
+                v,
+                &[bind, &side_s, "/side"],
+                &[
+                    "/side/ironpen-probe-2",
+                    "hold-exe",
+                    "--",
+                    "/bin/sh",
+                    "-c",
+                    &script,
+                ],
+            );
+            let lines = out.json_lines();
+            assert_eq!(lines.len(), 2, "[{}] {bind}: {out:?}", v.name());
+            assert_ok(&lines[0], true, "hold-exe");
+            assert_ok(
+                &lines[1],
+                expect_ok,
+                &format!(
+                    "[{}] reopen the held exe fd for writing via {bind}",
+                    v.name()
+                ),
+            );
+        }
+        assert!(
+            std::fs::read(&target).expect("read copy") == before,
+            "copy changed"
+        );
+    });
+}

@@ -168,9 +168,14 @@ pub fn fd_flags(fd: RawFd) -> Result<i32, Errno> {
 /// Open a directory WITHOUT `O_CLOEXEC`, so that it is inherited across exec (a deliberate
 /// leak for tests that check the jail closes inherited fds).
 pub fn open_dir_inheritable(path: &str) -> Result<RawFd, Errno> {
+    open_inheritable(path, libc::O_RDONLY | libc::O_DIRECTORY)
+}
+
+/// `open(path, flags)` WITHOUT `O_CLOEXEC` (unless in `flags`): the fd survives exec.
+pub fn open_inheritable(path: &str, flags: i32) -> Result<RawFd, Errno> {
     let p = cstring(path)?;
-    // SAFETY: p is a valid NUL-terminated string.
-    let r = unsafe { libc::open(p.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY) };
+    // SAFETY: p is a valid NUL-terminated string; no mode is needed without O_CREAT.
+    let r = unsafe { libc::open(p.as_ptr(), flags) };
     if r < 0 {
         Err(last_errno())
     } else {

@@ -26,10 +26,11 @@ actions:
   chroot-escape MARKER [nested|fchdir] | mknod PATH [MAJOR MINOR] | mkfifo PATH
   handle PATH | open-by-handle PATH|TYPE:HEX [MOUNTPOINT]
   keyring | key-search DESC | key-read SERIAL | key-describe SERIAL
-  reopen-exe PID | tty | tiocsti | syscall NR [ARGS...]
+  reopen-exe PID | reopen-fd N | tty | tiocsti | syscall NR [ARGS...]
   exit N | kill-self SIG | sleep SECS | wait-signal SECS
 host helpers (print their line, then exec CMD):
   with-key DESC PAYLOAD -- CMD...  (exports IRONPEN_PROBE_KEY=serial)
+  hold-exe -- CMD...  (O_PATH fd of its own executable kept across exec: IRONPEN_PROBE_EXE_FD)
   with-fd DIR -- CMD...  (exports IRONPEN_PROBE_FD=fd, opened without O_CLOEXEC)";
 
 /// One result line under construction.
@@ -384,6 +385,44 @@ fn main() {
             }
             exec(cmd);
         }
+        "hold-exe" => {
+            // Keep an O_PATH fd of our own executable across exec into CMD; once nothing runs
+            // this binary any more, reopening that fd for writing is no longer ETXTBSY, so only
+            // the mount it came through (a read-only bind) and DAC stand in the way.
+            let cmd = after_dashes(rest);
+            let mut r = Report::new("hold-exe", "/proc/self/exe");
+            match sys::open_inheritable("/proc/self/exe", O_PATH) {
+                Ok(fd) => {
+                    std::env::set_var("IRONPEN_PROBE_EXE_FD", fd.to_string());
+                    r.outcome(Ok(())).set("fd", json!(fd))
+                }
+                Err(e) => {
+                    r.outcome(Err(e)).print();
+                    std::process::exit(1);
+                }
+            };
+            r.print();
+            exec(cmd);
+        }
+        "reopen-fd" => {
+            let n: i32 = num(arg(rest, 0));
+            let via = format!("/proc/self/fd/{n}");
+            let wr = |p: &str, read: bool| {
+                io(fs::OpenOptions::new().read(read).write(true).open(p)).map(|_| ())
+            };
+            let attempts = vec![
+                attempt("O_WRONLY", wr(&via, false)),
+                attempt("O_RDWR", wr(&via, true)),
+            ];
+            let mut r = Report::new("reopen-fd", &via);
+            r.set(
+                "points_to",
+                json!(fs::read_link(&via)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .ok()),
+            );
+            finish_attempts(r, attempts);
+        }
         "with-fd" => {
             let dir = arg(rest, 0);
             let cmd = after_dashes(rest);
@@ -406,6 +445,7 @@ fn main() {
 }
 
 const CLONE_NEWUSER: i32 = 0x1000_0000;
+const O_PATH: i32 = 0o10_000_000;
 const CLONE_NEWNS: i32 = 0x0002_0000;
 const MS_REMOUNT: u64 = 32;
 const MS_BIND: u64 = 4096;
@@ -837,7 +877,6 @@ fn act_reopen_exe(pid: &str) {
         "open O_RDWR",
         io(fs::OpenOptions::new().read(true).write(true).open(&exe)).map(|_| ()),
     ));
-    const O_PATH: i32 = 0o10_000_000;
     match fs::OpenOptions::new()
         .read(true)
         .custom_flags(O_PATH)
