@@ -132,6 +132,7 @@ fn bad_input_is_rejected_with_one_line() {
     each_variant("bad_input_is_rejected", |env, v| {
         let missing = format!("{}/does-not-exist", env.dir.display());
         let existing = env.dir.to_string_lossy().into_owned();
+        let long_host = "h".repeat(70);
         let cases: Vec<(Vec<&str>, &str)> = vec![
             (vec!["--bogus-option"], "--bogus-option"),
             (vec!["--ro-bind", &missing, "/x"], "does-not-exist"),
@@ -142,6 +143,14 @@ fn bad_input_is_rejected_with_one_line() {
             (vec!["--rlimit", "nofile=abc"], "abc"),
             (vec!["--pass-fd", "57"], "57"),
             (vec!["--ro-bind", &existing, "/dev/null/x"], "/dev/null/x"),
+            (vec!["--chdir", "/nonexistent-dir"], "/nonexistent-dir"),
+            (vec!["--setenv", "NOEQUALS"], "NOEQUALS"),
+            (vec!["--keep-env", "A=B"], "A=B"),
+            (vec!["--uid", "abc"], "abc"),
+            (vec!["--hostname", &long_host], "--hostname"),
+            (vec!["--symlink", "/tmp", "rel/link"], "rel/link"),
+            (vec!["--tmpfs", "/proc/x"], "/proc/x"),
+            (vec!["--bind", "/etc/hostname", "/usr/bin"], "/usr/bin"),
         ];
         // ironpen runs with its cwd and TMPDIR in private empty directories, which must stay
         // empty (no temp files or dirs left behind, relative or in TMPDIR).
