@@ -5,6 +5,7 @@
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod check;
+mod policy;
 mod run;
 
 /// Strong, light isolation for one program.
@@ -21,6 +22,8 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Is this kernel and CPU fit to run a jail? (exit 0 fit, 1 unfit, 2 unknown)
     Check(check::CheckArgs),
+    /// Inspect policies: `ironpen policy explain` prints a seccomp profile's decisions.
+    Policy(policy::PolicyArgs),
 }
 
 /// Exit status meaning "ironpen itself failed" (as opposed to the jailed program).
@@ -63,6 +66,7 @@ fn main() {
             run::run(*args, &sub)
         }
         Command::Check(args) => check::run(&args),
+        Command::Policy(args) => policy::run(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -73,19 +73,18 @@ fn init_setup(
     // Only now: an unprivileged parent can write the maps only while we are dumpable.
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .ctx("prctl(PR_SET_DUMPABLE, 0)", String::new)?;
-    let mut keep: Vec<i32> = spec.pass_fds.clone();
-    keep.push(sock.as_raw_fd());
-    keep.sort_unstable();
-    ironpen_sys::fd::close_all_except(&keep)
-        .ctx("close_range", || "inherited file descriptors".into())?;
-
-    mounts::make_private()?;
-    // Bind sources are opened with the caller's rights; everything created afterwards (the root
-    // tmpfs's entries, mount points) belongs to the jail's own ids, which are mapped in the new
-    // file systems' user namespace.
-    let sources = mounts::open_sources(&spec.mounts)?;
-    rustix::thread::set_capabilities_secure_bits(CapabilitiesSecureBits::NO_SETUID_FIXUP)
-        .ctx("prctl(PR_SET_SECUREBITS)", || "NO_SETUID_FIXUP".into())?;
+    // The program's process does all the setup work; init only forks it and waits, so it keeps
+    // few pages of its own (memory per jail) and never held anything of the setup.
+    let program_pid = match sysproc::clone3(0, None).ctx("clone3", || "program process".into())? {
+        Forked::Child => program_main(spec, seccomp, sock),
+        Forked::Parent { pid, pidfd } => {
+            drop(pidfd);
+            pid
+        }
+    };
+    ironpen_sys::fd::close_all_except(&[sock.as_raw_fd()])
+        .ctx("close_range", || "jail init's file descriptors".into())?;
+    // Init runs as the jail user, never as the caller (host root when ironpen runs as root).
     set_ids(spec)?;
     // A credential change clears the parent-death signal: set it again, then make sure ironpen
     // did not die in between (its end of the socket would be closed).
@@ -94,26 +93,8 @@ fn init_setup(
     if protocol::peer_gone(sock.as_fd()) {
         sysproc::exit_now(EXIT_SETUP_FAILED);
     }
-    let proc_mode = mounts::build_and_pivot(&spec.mounts, sources, &spec.ids)?;
-
-    rustix::system::sethostname(spec.hostname.as_bytes())
-        .ctx("sethostname", || format!("{:?}", spec.hostname))?;
-    if !spec.share_net {
-        ironpen_sys::net::loopback_up().ctx("ioctl(SIOCSIFFLAGS, IFF_UP)", || "lo".into())?;
-    }
-
-    let program_pid = match sysproc::clone3(0, None).ctx("clone3", || "program process".into())? {
-        Forked::Child => program_main(spec, seccomp, proc_mode, sock),
-        Forked::Parent { pid, pidfd } => {
-            drop(pidfd);
-            pid
-        }
-    };
-    for fd in &spec.pass_fds {
-        // The program has its own copies; init must not keep pipes or sockets open.
-        let _ = ironpen_sys::fd::close_range(fd.unsigned_abs(), fd.unsigned_abs(), 0);
-    }
     drop_init_privileges()?;
+    sysproc::drop_image_pages();
     reap_and_forward(program_pid, sock.as_fd())
 }
 
@@ -190,8 +171,8 @@ fn reap_and_forward(program: i32, sock: BorrowedFd<'_>) -> ! {
 }
 
 /// Entry point of the program's process. Never returns.
-fn program_main(spec: &JailSpec, seccomp: &[SockFilter], proc_mode: ProcMode, sock: &OwnedFd) -> ! {
-    let err = match program_setup(spec, seccomp, proc_mode, sock.as_fd()) {
+fn program_main(spec: &JailSpec, seccomp: &[SockFilter], sock: &OwnedFd) -> ! {
+    let err = match program_setup(spec, seccomp, sock.as_fd()) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -202,9 +183,30 @@ fn program_main(spec: &JailSpec, seccomp: &[SockFilter], proc_mode: ProcMode, so
 fn program_setup(
     spec: &JailSpec,
     seccomp: &[SockFilter],
-    proc_mode: ProcMode,
     sock: BorrowedFd<'_>,
 ) -> Result<Never, SetupError> {
+    let mut keep: Vec<i32> = spec.pass_fds.clone();
+    keep.push(sock.as_raw_fd());
+    keep.sort_unstable();
+    ironpen_sys::fd::close_all_except(&keep)
+        .ctx("close_range", || "inherited file descriptors".into())?;
+
+    mounts::make_private()?;
+    // Bind sources are opened with the caller's rights; everything created afterwards (the root
+    // tmpfs's entries, mount points) belongs to the jail's own ids, which are mapped in the new
+    // file systems' user namespace.
+    let sources = mounts::open_sources(&spec.mounts)?;
+    rustix::thread::set_capabilities_secure_bits(CapabilitiesSecureBits::NO_SETUID_FIXUP)
+        .ctx("prctl(PR_SET_SECUREBITS)", || "NO_SETUID_FIXUP".into())?;
+    set_ids(spec)?;
+    // pivot_root also moves init's root and working directory to the new root.
+    let proc_mode = mounts::build_and_pivot(&spec.mounts, sources, &spec.ids)?;
+    rustix::system::sethostname(spec.hostname.as_bytes())
+        .ctx("sethostname", || format!("{:?}", spec.hostname))?;
+    if !spec.share_net {
+        ironpen_sys::net::loopback_up().ctx("ioctl(SIOCSIFFLAGS, IFF_UP)", || "lo".into())?;
+    }
+
     // Own process group, so forwarded terminal signals reach the program and its children.
     rustix::process::setpgid(None, None).ctx("setpgid", String::new)?;
     for r in &spec.rlimits {

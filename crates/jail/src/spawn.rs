@@ -94,6 +94,8 @@ pub fn run_with_report(
         let _ = rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED);
         return Err(e);
     }
+    drop(seccomp);
+    sysproc::drop_image_pages();
     let outcome = supervise(&ours, &pidfd, &sigfd, &mut on_report);
     let _ = signal::set_mask(&old_mask);
     outcome
@@ -165,7 +167,11 @@ fn supervise(
         }
         if sock_ready {
             match protocol::recv(sock.as_fd()) {
-                Ok(Some(Message::Report(r))) => on_report(&r),
+                Ok(Some(Message::Report(r))) => {
+                    on_report(&r);
+                    // The jail is running: from here on ironpen only waits.
+                    sysproc::drop_image_pages();
+                }
                 Ok(Some(m)) => {
                     // An error from the program's process wins over init's later status report.
                     if !matches!(last, Some(Message::Error(_))) {

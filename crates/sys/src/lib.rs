@@ -6,10 +6,12 @@
 
 pub mod detect;
 pub mod fd;
+pub mod libseccomp;
 pub mod mount;
 pub mod net;
 pub mod probe;
 pub mod process;
+pub mod raw;
 pub mod seccomp;
 pub mod signal;
 

@@ -7,10 +7,14 @@
 use std::os::fd::AsFd;
 
 use ironpen_policy::seccomp::{compile, default_profile, Action, Arch, Filter, Rule};
+use ironpen_sys::raw::{self, NoArgs, Zeroed};
 use ironpen_sys::seccomp::{
     install_filter, notif_id_valid, notif_recv, notif_send, FilterFlags, SeccompNotifResp,
 };
-use seccomp_oracle::{raw_syscall, to_kernel};
+use seccomp_oracle::to_kernel;
+
+const CLONE_NEWUSER: u64 = 0x1000_0000;
+const SIGCHLD: u64 = 17;
 
 fn report(name: &str, r: Result<i64, i32>) {
     match r {
@@ -19,133 +23,60 @@ fn report(name: &str, r: Result<i64, i32>) {
     }
 }
 
-fn no_new_privs() {
-    // SAFETY: prctl(PR_SET_NO_NEW_PRIVS, 1) takes no pointers.
-    let r = unsafe {
-        raw_syscall(
-            libc::SYS_prctl,
-            [libc::PR_SET_NO_NEW_PRIVS as u64, 1, 0, 0, 0, 0],
-        )
-    };
-    r.expect("prctl(PR_SET_NO_NEW_PRIVS)");
-}
-
 fn load(f: &Filter, flags: FilterFlags) -> Option<std::os::fd::OwnedFd> {
     let prog = compile(f, Arch::native().expect("x86_64 or aarch64")).expect("compile");
-    no_new_privs();
+    rustix::thread::set_no_new_privs(true).expect("prctl(PR_SET_NO_NEW_PRIVS)");
     install_filter(&to_kernel(&prog), flags).expect("install_filter")
-}
-
-/// Probes pass integers, null or bogus pointers, or pointers to live locals of the size the
-/// syscall writes; none of them can corrupt this process.
-fn sys(nr: i64, args: [u64; 6]) -> Result<i64, i32> {
-    // SAFETY: see above; every call site in this file keeps to it.
-    unsafe { raw_syscall(nr, args) }
 }
 
 fn probe_default() {
     load(&default_profile(), FilterFlags::NONE);
-    let nr = |n: &str| {
-        i64::from(
-            Arch::native()
-                .unwrap()
-                .table()
-                .nr(n)
-                .unwrap_or_else(|| panic!("{n}")),
-        )
-    };
-    report("getppid", sys(nr("getppid"), [0; 6]));
-    let mut fds = [0i32; 2];
-    report(
-        "pipe2",
-        sys(nr("pipe2"), [fds.as_mut_ptr() as u64, 0, 0, 0, 0, 0]),
-    );
-    let byte = [b'x'];
-    report(
-        "write",
-        sys(
-            nr("write"),
-            [fds[1] as u64, byte.as_ptr() as u64, 1, 0, 0, 0],
-        ),
-    );
+    report("getppid", raw::no_args(NoArgs::Getppid, [0; 6]));
+    let pipe = raw::pipe2(0);
+    report("pipe2", pipe.as_ref().map(|_| 0).map_err(|e| *e));
+    let (r, w) = pipe.expect("pipe2");
+    report("write", raw::write(w.as_fd(), b"x"));
     let mut got = [0u8];
-    report(
-        "read",
-        sys(
-            nr("read"),
-            [fds[0] as u64, got.as_mut_ptr() as u64, 1, 0, 0, 0],
-        ),
-    );
-    let mut n = 0i32;
-    report(
-        "ioctl_fionread",
-        sys(
-            nr("ioctl"),
-            [
-                fds[0] as u64,
-                libc::FIONREAD,
-                &mut n as *mut i32 as u64,
-                0,
-                0,
-                0,
-            ],
-        ),
-    );
+    report("read", raw::read(r.as_fd(), &mut got));
+    report("ioctl_fionread", raw::ioctl_fionread(r.as_fd()).map(|_| 0));
+    let stdin = std::io::stdin();
     // TIOCSTI with garbage in the upper half: the kernel truncates cmd to 32 bits.
     report(
         "ioctl_tiocsti_hi",
-        sys(nr("ioctl"), [0, 0x1_0000_5412, 0, 0, 0, 0]),
+        raw::ioctl_null(stdin.as_fd(), 0x1_0000_5412),
     );
-    report("ioctl_tiocsti", sys(nr("ioctl"), [0, 0x5412, 0, 0, 0, 0]));
+    report("ioctl_tiocsti", raw::ioctl_null(stdin.as_fd(), 0x5412));
     report(
         "ioctl_tioclinux",
-        sys(nr("ioctl"), [0, 0xffff_0000_0000_541c, 0, 0, 0, 0]),
+        raw::ioctl_null(stdin.as_fd(), 0xffff_0000_0000_541c),
     );
-    report("keyctl", sys(nr("keyctl"), [0, 0, 0, 0, 0, 0]));
-    report("add_key", sys(nr("add_key"), [0, 0, 0, 0, 0, 0]));
-    report("bpf", sys(nr("bpf"), [0, 0, 0, 0, 0, 0]));
-    report(
-        "perf_event_open",
-        sys(nr("perf_event_open"), [0, 0, 0, 0, 0, 0]),
-    );
-    report("userfaultfd", sys(nr("userfaultfd"), [0, 0, 0, 0, 0, 0]));
-    report(
-        "io_uring_setup",
-        sys(nr("io_uring_setup"), [0, 0, 0, 0, 0, 0]),
-    );
-    report(
-        "unshare_newuser",
-        sys(nr("unshare"), [libc::CLONE_NEWUSER as u64, 0, 0, 0, 0, 0]),
-    );
-    report("setns", sys(nr("setns"), [u64::MAX, 0, 0, 0, 0, 0]));
-    report("mount", sys(nr("mount"), [0, 0, 0, 0, 0, 0]));
-    report("fsopen", sys(nr("fsopen"), [0, 0, 0, 0, 0, 0]));
-    report("ptrace", sys(nr("ptrace"), [u64::MAX, 0, 0, 0, 0, 0]));
+    for (name, sc) in [
+        ("keyctl", Zeroed::Keyctl),
+        ("add_key", Zeroed::AddKey),
+        ("bpf", Zeroed::Bpf),
+        ("perf_event_open", Zeroed::PerfEventOpen),
+        ("userfaultfd", Zeroed::Userfaultfd),
+        ("io_uring_setup", Zeroed::IoUringSetup),
+    ] {
+        report(name, raw::zeroed(sc));
+    }
+    report("unshare_newuser", raw::unshare_namespaces(CLONE_NEWUSER));
+    report("setns", raw::setns_raw(u64::MAX, 0));
+    report("mount", raw::zeroed(Zeroed::Mount));
+    report("fsopen", raw::zeroed(Zeroed::Fsopen));
+    report("ptrace", raw::ptrace_pid0(u64::MAX));
     report(
         "clone_newuser",
-        sys(
-            nr("clone"),
-            [(libc::CLONE_NEWUSER | libc::SIGCHLD) as u64, 0, 0, 0, 0, 0],
-        ),
+        raw::fork_into_namespaces(CLONE_NEWUSER | SIGCHLD),
     );
-    report("clone3", sys(nr("clone3"), [0, 0, 0, 0, 0, 0]));
-    report(
-        "personality_query",
-        sys(nr("personality"), [0xffff_ffff, 0, 0, 0, 0, 0]),
-    );
-    report(
-        "personality_exec",
-        sys(nr("personality"), [0x40_0000, 0, 0, 0, 0, 0]),
-    );
-    report("unknown_1000", sys(1000, [0; 6]));
-    if cfg!(target_arch = "x86_64") {
-        report("x32_getpid", sys(0x4000_0000 | 39, [0; 6]));
-    }
+    report("clone3", raw::zeroed(Zeroed::Clone3));
+    report("personality_query", raw::personality(0xffff_ffff));
+    report("personality_exec", raw::personality(0x40_0000));
+    report("unknown_1000", raw::unassigned(1000));
+    #[cfg(target_arch = "x86_64")]
+    report("x32_getpid", raw::x32_getpid());
     // The bad-pointer trick on an allowed syscall: EFAULT means the filter let it through.
-    report(
-        "openat_badptr",
-        sys(nr("openat"), [libc::AT_FDCWD as u64, 1, 0, 0, 0, 0]),
-    );
+    report("openat_badptr", raw::openat_null_path());
 
     // clone3 gets ENOSYS: libc must fall back to clone so programs can still start children.
     let st = std::process::Command::new("/bin/true").status();
@@ -161,8 +92,7 @@ fn probe_notify() {
     let mut f = Filter::new(Action::Allow);
     f.add("getppid", Rule::always(Action::UserNotify));
     let listener = load(&f, FilterFlags::NEW_LISTENER).expect("listener fd");
-    let getppid = i64::from(Arch::native().unwrap().table().nr("getppid").unwrap());
-    let t = std::thread::spawn(move || sys(getppid, [0; 6]));
+    let t = std::thread::spawn(|| raw::no_args(NoArgs::Getppid, [0; 6]));
     let n = notif_recv(listener.as_fd()).expect("NOTIF_RECV");
     report("notif_nr", Ok(i64::from(n.data.nr)));
     report(
@@ -207,24 +137,30 @@ fn probe_long() {
         );
     }
     let prog = compile(&f, arch).expect("compile");
-    report("long_len", Ok(prog.len() as i64));
+    let count = |n: usize| Ok(i64::try_from(n).expect("program length"));
+    report("long_len", count(prog.len()));
     report(
         "long_trampolines",
-        Ok(prog.iter().filter(|i| i.code == 0x05).count() as i64),
+        count(prog.iter().filter(|i| i.code == 0x05).count()),
     );
     load(&f, FilterFlags::NONE);
+    let call = |name: &str, a0: u64| match name {
+        "getppid" => raw::no_args(NoArgs::Getppid, [a0, 0, 0, 0, 0, 0]),
+        "getpid" => raw::no_args(NoArgs::Getpid, [a0, 0, 0, 0, 0, 0]),
+        "file_setattr" => raw::file_setattr_null(a0),
+        other => unreachable!("{other}"),
+    };
     for name in ["getppid", "getpid", "file_setattr"] {
-        let (idx, nr) = arch
+        let idx = arch
             .table()
             .iter()
-            .enumerate()
-            .find(|(_, (_, n))| *n == name)
-            .map(|(i, (nr, _))| (i as u64, i64::from(nr)))
+            .position(|(_, n)| n == name)
+            .map(|i| i as u64)
             .unwrap();
-        report(&format!("{name}_plain"), sys(nr, [0; 6]).map(|_| 0));
+        report(&format!("{name}_plain"), call(name, 0).map(|_| 0));
         report(
             &format!("{name}_match"),
-            sys(nr, [(idx << 32) | idx, 0, 0, 0, 0, 0]).map(|_| 0),
+            call(name, (idx << 32) | idx).map(|_| 0),
         );
     }
 }
