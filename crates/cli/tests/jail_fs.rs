@@ -469,3 +469,42 @@ fn tmp_and_home_are_fresh_and_private() {
         );
     });
 }
+
+/// pivot_root happened and the old root is detached: none of the host's other mount points
+/// (/sys, /run, /work, ...) exists in the jail's mount table.
+#[test]
+fn old_root_is_detached() {
+    each_variant("old_root_is_detached", |env, v| {
+        let shared = ["/usr", "/dev", "/proc", "/tmp", "/etc", "/home", "/root"];
+        let is_shared = |mp: &str| {
+            mp == "/"
+                || shared
+                    .iter()
+                    .any(|p| mp == *p || mp.starts_with(&format!("{p}/")))
+        };
+        let host: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+            .expect("host mountinfo")
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+            .filter(|mp| !is_shared(mp))
+            .collect();
+        let mi = env.probe_default(v, &["read", "/proc/self/mountinfo"]);
+        let inner: Vec<&str> = s(&mi, "data")
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .collect();
+        let inner_bin = env.inner_bin();
+        for mp in &inner {
+            assert!(
+                !host.iter().any(|h| h == mp),
+                "[{}] host mount point {mp} present in the jail: {inner:?}",
+                v.name()
+            );
+            assert!(
+                is_shared(mp) || *mp == inner_bin,
+                "[{}] unexpected mount point {mp} in the default jail: {inner:?}",
+                v.name()
+            );
+        }
+    });
+}
