@@ -279,3 +279,41 @@ fn every_forwarded_signal_reaches_the_program() {
         }
     });
 }
+
+/// Many jails at once (as the same user) do not get in each other's way: each exits 0 with its
+/// own namespaces, and nothing is left behind.
+#[test]
+fn concurrent_jails_are_independent() {
+    each_variant("concurrent_jails_are_independent", |env, v| {
+        let children: Vec<_> = (0..12)
+            .map(|i| {
+                let mut c = env.ironpen_cmd(
+                    v,
+                    &["--hostname", &format!("jail{i}")],
+                    &[&env.probe(), "status"],
+                );
+                c.stdout(Stdio::piped()).stderr(Stdio::piped());
+                c.spawn().expect("spawn ironpen")
+            })
+            .collect();
+        let mut nets = std::collections::HashSet::new();
+        for (i, child) in children.into_iter().enumerate() {
+            let out = wait_child(child, Duration::from_secs(30), "concurrent ironpen");
+            assert_eq!(out.code, Some(0), "[{}] jail {i}: {out:?}", v.name());
+            let st = out.json_line();
+            assert_eq!(
+                s(&st, "hostname"),
+                format!("jail{i}"),
+                "[{}] {st}",
+                v.name()
+            );
+            nets.insert(s(&st["ns"], "net").to_string());
+        }
+        assert_eq!(
+            nets.len(),
+            12,
+            "[{}] network namespaces shared: {nets:?}",
+            v.name()
+        );
+    });
+}
