@@ -5,6 +5,7 @@
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod check;
+mod pax;
 mod policy;
 mod run;
 
@@ -24,6 +25,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Inspect policies: `ironpen policy explain` prints a seccomp profile's decisions.
     Policy(policy::PolicyArgs),
+    /// Read or write a binary's PaX-style marking (user.pax.flags), e.g. `m` for JITs.
+    Pax(pax::PaxArgs),
 }
 
 /// Exit status meaning "ironpen itself failed" (as opposed to the jailed program).
@@ -67,6 +70,7 @@ fn main() {
         }
         Command::Check(args) => check::run(&args),
         Command::Policy(args) => policy::run(&args),
+        Command::Pax(args) => pax::run(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -2,7 +2,16 @@
 
 use clap::ArgMatches;
 use ironpen_jail::plan::{Request, UserMount};
-use ironpen_jail::spec::BindMode;
+use ironpen_jail::spec::{BindMode, Protection};
+
+fn parse_protection(s: &str) -> Result<Protection, String> {
+    match s {
+        "best-effort" => Ok(Protection::BestEffort),
+        "required" => Ok(Protection::Required),
+        "off" => Ok(Protection::Off),
+        _ => Err("expected best-effort, required or off".into()),
+    }
+}
 
 /// Options of `ironpen run`. Without options the jail is already hardened: new user, mount, pid,
 /// ipc, uts, cgroup and network namespaces (loopback only), read-only host /usr and a few /etc
@@ -67,6 +76,18 @@ pub struct RunArgs {
     /// seccomp JSON, or ironpen's own JSON form).
     #[arg(long, value_name = "default|none|FILE")]
     pub seccomp: Option<String>,
+    /// Landlock file-system rules and scoping: "best-effort" (default: what the kernel offers,
+    /// reported), "required" (refuse to start without all of it), or "off".
+    #[arg(long, value_name = "best-effort|required|off", value_parser = parse_protection)]
+    pub landlock: Option<Protection>,
+    /// Run without memory-deny-write-execute, for JIT compilers (node, java, luajit, ...).
+    /// Narrower: mark just the binary with `ironpen pax set BINARY m`.
+    #[arg(long = "allow-jit")]
+    pub allow_jit: bool,
+    /// Also allow executing files beneath DIR (inside the jail), e.g. /tmp. By default only the
+    /// read-only and read-write binds (/usr, work directories) are executable.
+    #[arg(long = "allow-exec", value_name = "DIR", action = clap::ArgAction::Append)]
+    pub allow_exec: Vec<String>,
     /// Print what the jail enforces (protection by protection) to stderr before the program
     /// starts.
     #[arg(long)]
@@ -145,6 +166,9 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         pass_fds: args.pass_fd,
         strict: args.strict,
         seccomp: args.seccomp,
+        landlock: args.landlock,
+        allow_jit: args.allow_jit,
+        allow_exec: args.allow_exec,
     };
     let spec = request.plan()?;
     if args.require_fit {

@@ -94,7 +94,6 @@ fn init_setup(
         sysproc::exit_now(EXIT_SETUP_FAILED);
     }
     drop_init_privileges()?;
-    sysproc::drop_image_pages();
     reap_and_forward(program_pid, sock.as_fd())
 }
 
@@ -140,9 +139,23 @@ fn reap_and_forward(program: i32, sock: BorrowedFd<'_>) -> ! {
     let mut set: Vec<i32> = FORWARDED.to_vec();
     set.push(libc_sig::SIGCHLD);
     let set = SigSet::of(&set);
+    let mut trimmed = false;
     loop {
-        let Ok(sig) = signal::wait(&set) else {
-            sysproc::exit_now(EXIT_SETUP_FAILED)
+        let sig = if trimmed {
+            signal::wait(&set).map(Some)
+        } else {
+            // After a quiet moment, give back the pages of code init ran once (see
+            // drop_image_pages); short jobs end before that and never pay for it.
+            signal::wait_timeout(&set, std::time::Duration::from_millis(50))
+        };
+        let sig = match sig {
+            Ok(Some(sig)) => sig,
+            Ok(None) => {
+                sysproc::drop_image_pages();
+                trimmed = true;
+                continue;
+            }
+            Err(_) => sysproc::exit_now(EXIT_SETUP_FAILED),
         };
         if sig.signo == libc_sig::SIGCHLD {
             while let Ok(Some((pid, status))) =
@@ -376,7 +389,7 @@ fn seccomp_entry(spec: &JailSpec, prog: &[SockFilter]) -> Entry {
 }
 
 /// Find argv[0] like execvp, but with the jail's PATH and inside the jail.
-fn resolve_program(spec: &JailSpec) -> Result<String, SetupError> {
+pub(crate) fn resolve_program(spec: &JailSpec) -> Result<String, SetupError> {
     let name = spec.argv.first().map(String::as_str).unwrap_or_default();
     if name.contains('/') {
         return Ok(name.to_string());

@@ -8,6 +8,7 @@ pub mod features;
 pub(crate) mod landlock;
 pub(crate) mod mdwe;
 pub(crate) mod mounts;
+pub mod pax;
 pub mod plan;
 pub(crate) mod protocol;
 pub mod report;

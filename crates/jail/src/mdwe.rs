@@ -1,13 +1,186 @@
 //! Memory-deny-write-execute (PR_SET_MDWE) with PaX-style per-binary exceptions.
+//!
+//! By default the program runs with `PR_MDWE_REFUSE_EXEC_GAIN`: no mapping can be (or become)
+//! both writable and executable. The kernel keeps it across fork and execve and never lifts it.
+//! A binary marked `m` in `user.pax.flags` (a JIT such as node) runs without it; one marked `r`
+//! runs without address-space randomisation. `--allow-jit` turns MDWE off for one run.
 
-use crate::error::SetupError;
+use ironpen_sys::confine::{add_personality, ADDR_NO_RANDOMIZE};
+use ironpen_sys::process::{get_mdwe, set_mdwe, MDWE_REFUSE_EXEC_GAIN};
+
+use crate::error::{Ctx, SetupError};
+use crate::pax::{self, PaxFlags, XATTR};
 use crate::report::Entry;
-use crate::spec::JailSpec;
+use crate::spec::{JailSpec, Protection};
+
+const FEATURE: &str = "mdwe";
+const EINVAL: i32 = 22;
 
 /// Apply MDWE to the calling process (the program, just before execve).
 pub(crate) fn apply(spec: &JailSpec) -> Result<Entry, SetupError> {
-    if spec.mdwe.required(spec.strict) {
-        return Err(SetupError::other("mdwe", "", "MDWE is not implemented yet"));
+    if spec.mdwe == Protection::Off {
+        return Ok(Entry::off(
+            FEATURE,
+            "disabled by request (--allow-jit): writable+executable memory allowed",
+        ));
     }
-    Ok(Entry::off("mdwe", "not implemented yet"))
+    let program = crate::child::resolve_program(spec)?;
+    let (mark, mut notes) = find_mark(spec, &program);
+    if let Some(m) = mark.as_ref().filter(|m| m.flags.randmmap_disabled()) {
+        add_personality(ADDR_NO_RANDOMIZE).ctx("personality(ADDR_NO_RANDOMIZE)", || {
+            format!("{} (PaX mark r)", m.file)
+        })?;
+        notes.push(format!("ASLR off: {} is marked r", m.file));
+    }
+    let inherited = get_mdwe().is_ok_and(|b| b & MDWE_REFUSE_EXEC_GAIN != 0);
+    if let Some(m) = mark.as_ref().filter(|m| m.flags.mprotect_disabled()) {
+        if inherited {
+            notes.insert(
+                0,
+                format!(
+                    "PR_MDWE_REFUSE_EXEC_GAIN inherited from ironpen's caller: the m mark of {} cannot lift it",
+                    m.file
+                ),
+            );
+            return Ok(Entry::full(FEATURE, notes.join("; ")));
+        }
+        let why = format!(
+            "{} is marked m ({XATTR}={}): JIT allowed, no W^X",
+            m.file, m.raw
+        );
+        if spec.mdwe == Protection::Required {
+            return Err(SetupError::other(
+                FEATURE,
+                &m.file,
+                format!("required, but {why}"),
+            ));
+        }
+        notes.insert(0, why);
+        return Ok(Entry::off(FEATURE, notes.join("; ")));
+    }
+    match set_mdwe(MDWE_REFUSE_EXEC_GAIN) {
+        Ok(()) => {
+            notes.insert(
+                0,
+                "PR_MDWE_REFUSE_EXEC_GAIN: no writable+executable memory (JITs need `ironpen pax set BINARY m` or --allow-jit)".into(),
+            );
+            Ok(Entry::full(FEATURE, notes.join("; ")))
+        }
+        Err(e) if e.raw_os_error() == Some(EINVAL) && !spec.mdwe.required(spec.strict) => {
+            notes.insert(0, "kernel lacks PR_SET_MDWE (Linux >= 6.3)".into());
+            Ok(Entry::off(FEATURE, notes.join("; ")))
+        }
+        Err(e) => Err(SetupError::os(
+            "prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN)",
+            program,
+            e,
+        )),
+    }
+}
+
+/// A marking found on the program (or on the interpreter that runs it).
+struct Mark {
+    file: String,
+    raw: String,
+    flags: PaxFlags,
+}
+
+/// The first valid marking among the program and, for a `#!` script, its interpreter (and the
+/// program `#!/usr/bin/env NAME` names). Invalid markings are ignored (the binary gets the
+/// default protections) and noted.
+fn find_mark(spec: &JailSpec, program: &str) -> (Option<Mark>, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut candidates = vec![program.to_string()];
+    if let Some((interp, arg)) = shebang(program) {
+        let is_env = interp.rsplit('/').next() == Some("env");
+        candidates.push(interp);
+        if let (true, Some(name)) = (is_env, arg) {
+            if let Some(p) = search_path(spec, &name) {
+                candidates.push(p);
+            }
+        }
+    }
+    for file in candidates {
+        match pax::read_raw(std::path::Path::new(&file)) {
+            Ok(Some(raw)) => match PaxFlags::parse(&raw) {
+                Ok(flags) if !flags.is_empty() => {
+                    return (Some(Mark { file, raw, flags }), notes);
+                }
+                Ok(_) => {}
+                Err(e) => notes.push(format!("ignored marking of {file}: {e}")),
+            },
+            Ok(None) => {}
+            // Unreadable attributes (e.g. an execute-only file) count as "no marking".
+            Err(_) => {}
+        }
+    }
+    (None, notes)
+}
+
+/// `#!INTERPRETER [ARG]` of a script, as the kernel splits it (one optional argument).
+fn shebang(program: &str) -> Option<(String, Option<String>)> {
+    use std::io::Read as _;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(program).ok()?.read(&mut head).ok()?;
+    parse_shebang(&head[..n])
+}
+
+fn parse_shebang(head: &[u8]) -> Option<(String, Option<String>)> {
+    let rest = head.strip_prefix(b"#!")?;
+    let line = rest.split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?.trim();
+    let (interp, arg) = match line.split_once([' ', '\t']) {
+        Some((i, a)) => (i, Some(a.trim().to_string()).filter(|a| !a.is_empty())),
+        None => (line, None),
+    };
+    if interp.is_empty() {
+        return None;
+    }
+    // `env NAME`: the argument is the program; `env -S ...` and friends are not followed.
+    let arg = arg.filter(|a| !a.starts_with('-') && !a.contains([' ', '\t']));
+    Some((interp.to_string(), arg))
+}
+
+/// Look `name` up in the jail's PATH (as execvp would).
+fn search_path(spec: &JailSpec, name: &str) -> Option<String> {
+    if name.contains('/') {
+        return Some(name.to_string());
+    }
+    let path = spec
+        .env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("/usr/bin:/bin");
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("{d}/{name}"))
+        .find(|c| rustix::fs::access(c.as_str(), rustix::fs::Access::EXEC_OK).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_lines_are_split_like_the_kernel() {
+        assert_eq!(
+            parse_shebang(b"#!/bin/sh\necho"),
+            Some(("/bin/sh".into(), None))
+        );
+        assert_eq!(
+            parse_shebang(b"#! /usr/bin/env node\n"),
+            Some(("/usr/bin/env".into(), Some("node".into())))
+        );
+        assert_eq!(
+            parse_shebang(b"#!/usr/bin/env -S node --x\n"),
+            Some(("/usr/bin/env".into(), None))
+        );
+        assert_eq!(
+            parse_shebang(b"#!/usr/bin/python3 -u\n"),
+            Some(("/usr/bin/python3".into(), None))
+        );
+        assert_eq!(parse_shebang(b"\x7fELF"), None);
+        assert_eq!(parse_shebang(b"#!\n"), None);
+    }
 }

@@ -54,6 +54,12 @@ pub struct Request {
     pub strict: bool,
     /// `default` (or unset), `none`, or the path of a profile file (OCI/Docker JSON or ours).
     pub seccomp: Option<String>,
+    /// Landlock: best effort (unset), required, or off (`--landlock`).
+    pub landlock: Option<Protection>,
+    /// Run without memory-deny-write-execute (`--allow-jit`).
+    pub allow_jit: bool,
+    /// Extra places where Landlock allows execution (`--allow-exec DIR`).
+    pub allow_exec: Vec<String>,
 }
 
 /// Host entries under /etc that ordinary programs need (read-only). Missing ones are skipped.
@@ -73,6 +79,9 @@ const ETC_ENTRIES: &[&str] = &[
     "services",
     "os-release",
 ];
+
+/// /etc files up to this size are copied into the jail instead of bound (see default_mounts).
+const SMALL_ETC_FILE: u64 = 32 * 1024;
 
 /// Top-level directories that are usrmerge symlinks on modern distributions (or real
 /// directories on older ones, then bound read-only).
@@ -175,8 +184,17 @@ impl Request {
             pass_fds,
             strict: self.strict,
             seccomp,
-            landlock: Protection::BestEffort,
-            mdwe: Protection::BestEffort,
+            landlock: self.landlock.unwrap_or(Protection::BestEffort),
+            mdwe: if self.allow_jit {
+                Protection::Off
+            } else {
+                Protection::BestEffort
+            },
+            exec_paths: self
+                .allow_exec
+                .iter()
+                .map(|p| jail_path("--allow-exec", p))
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -366,6 +384,18 @@ fn default_mounts(ids: &Identity, share_net: bool) -> Vec<MountOp> {
                         link: host.clone().into(),
                         origin: format!("default {host}"),
                     });
+                }
+            }
+            // Small text files are copied into the jail's (read-only) root: a copy costs a few
+            // syscalls, a bind mount costs a mount and its teardown in every jail.
+            Ok(m) if m.is_file() && m.len() <= SMALL_ETC_FILE && name != "resolv.conf" => {
+                match std::fs::read_to_string(&host) {
+                    Ok(contents) => ops.push(MountOp::File {
+                        dst: host.clone().into(),
+                        contents,
+                        mode: 0o644,
+                    }),
+                    Err(_) => ops.push(ro_bind(&host)),
                 }
             }
             Ok(_) => ops.push(ro_bind(&host)),

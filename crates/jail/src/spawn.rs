@@ -95,7 +95,6 @@ pub fn run_with_report(
         return Err(e);
     }
     drop(seccomp);
-    sysproc::drop_image_pages();
     let outcome = supervise(&ours, &pidfd, &sigfd, &mut on_report);
     let _ = signal::set_mask(&old_mask);
     outcome
@@ -135,6 +134,20 @@ fn compile_seccomp(spec: &JailSpec) -> Result<Vec<SockFilter>, SetupError> {
         .collect())
 }
 
+/// Once the jail has run this long, ironpen gives back the pages of its one-shot setup code
+/// (short jobs never pay for that; long-lived jails cost less memory).
+const TRIM_AFTER: rustix::event::Timespec = rustix::event::Timespec {
+    tv_sec: 0,
+    tv_nsec: 50_000_000,
+};
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Trim {
+    NotYet,
+    Pending,
+    Done,
+}
+
 fn supervise(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
@@ -143,6 +156,7 @@ fn supervise(
 ) -> Result<Outcome, SetupError> {
     let mut last: Option<Message> = None;
     let mut sock_open = true;
+    let mut trim = Trim::NotYet;
     loop {
         let mut fds = vec![
             PollFd::new(pidfd, PollFlags::IN),
@@ -151,7 +165,13 @@ fn supervise(
         if sock_open {
             fds.push(PollFd::new(sock, PollFlags::IN));
         }
-        match poll(&mut fds, None) {
+        let timeout = (trim == Trim::Pending).then_some(&TRIM_AFTER);
+        match poll(&mut fds, timeout) {
+            Ok(0) if trim == Trim::Pending => {
+                sysproc::drop_image_pages();
+                trim = Trim::Done;
+                continue;
+            }
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(SetupError::os("poll", "jail", e.into())),
         }
@@ -169,8 +189,7 @@ fn supervise(
             match protocol::recv(sock.as_fd()) {
                 Ok(Some(Message::Report(r))) => {
                     on_report(&r);
-                    // The jail is running: from here on ironpen only waits.
-                    sysproc::drop_image_pages();
+                    trim = Trim::Pending;
                 }
                 Ok(Some(m)) => {
                     // An error from the program's process wins over init's later status report.

@@ -38,6 +38,10 @@ pub struct JailSpec {
     /// Memory-deny-write-execute (PR_SET_MDWE). `Off` when the program is exempt (PaX-style
     /// `m` mark on the executable, or an explicit request).
     pub mdwe: Protection,
+    /// Places inside the jail where Landlock also allows execution (`--allow-exec`), beyond the
+    /// read-only and read-write binds.
+    #[serde(default)]
+    pub exec_paths: Vec<PathBuf>,
 }
 
 /// Whether a kernel-dependent protection must be enforced, may degrade, or is not wanted.

@@ -4,6 +4,7 @@
 //! Rules: one syscall per `unsafe` block, a `// SAFETY:` comment above each, and compile-time
 //! size checks on kernel structs we build by hand.
 
+pub mod confine;
 pub mod detect;
 pub mod fd;
 pub mod libseccomp;

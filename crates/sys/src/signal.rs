@@ -110,3 +110,28 @@ pub fn wait(set: &SigSet) -> io::Result<Received> {
         return Ok(Received { signo: ret, pid });
     }
 }
+
+/// `sigtimedwait(set, timeout)`: like [`wait`], but `Ok(None)` when nothing arrived in time.
+pub fn wait_timeout(set: &SigSet, timeout: std::time::Duration) -> io::Result<Option<Received>> {
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos().min(999_999_999).cast_signed()),
+    };
+    loop {
+        // SAFETY: siginfo_t is plain data; zero is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set`, `info` and `ts` are valid for the duration of the call.
+        let ret = unsafe { libc::sigtimedwait(&set.0, &mut info, &ts) };
+        if ret < 0 {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return Ok(None),
+                _ => return Err(e),
+            }
+        }
+        // SAFETY: for signals delivered by kill/pidfd_send_signal/SIGCHLD, si_pid is valid.
+        let pid = unsafe { info.si_pid() };
+        return Ok(Some(Received { signo: ret, pid }));
+    }
+}
