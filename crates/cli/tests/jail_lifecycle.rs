@@ -231,9 +231,6 @@ fn background_processes_die_with_the_program() {
     });
 }
 
-// FINDING (main 4c4e20b, still at 9b65098): `ironpen run --strict -- true` exits 125 with
-// "ironpen: mdwe: MDWE is not implemented yet" on this fully capable machine, so --strict cannot
-// be used with the default jail at all.
 /// --strict on a machine that supports everything the default jail asks for still runs.
 #[test]
 fn strict_default_jail_runs() {

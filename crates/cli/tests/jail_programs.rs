@@ -108,6 +108,9 @@ fn git_init_and_commit() {
     );
 }
 
+// FINDING (main a9428da): node dies in the default jail: V8 aborts with "Fatal error ... Check
+// failed: 12 == (*__errno_location ())" (exit 133, SIGTRAP) because memory-deny-write-execute is
+// on by default; it runs with --allow-jit. Issue 2 requires node to work in the default jail.
 #[test]
 fn node_runs() {
     sh_in_jail(

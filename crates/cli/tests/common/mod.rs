@@ -612,10 +612,16 @@ pub fn run_wrapped(
 }
 
 /// The protection layers an attack test is run under: the default jail, and the same jail with
-/// seccomp off, so that each denial is shown to hold without the filter too (defence in depth:
-/// the namespaces, mounts, ids and capabilities must stop it on their own).
-pub const LAYERS: [(&str, &[&str]); 2] =
-    [("default", &[]), ("seccomp none", &["--seccomp", "none"])];
+/// seccomp and Landlock off, so that each denial is shown to hold on the base layer alone
+/// (defence in depth: namespaces, mounts, ids and capabilities must stop it on their own, and
+/// a test cannot pass merely because a filter said EPERM first).
+pub const LAYERS: [(&str, &[&str]); 2] = [
+    ("default", &[]),
+    (
+        "no seccomp, no landlock",
+        &["--seccomp", "none", "--landlock", "off"],
+    ),
+];
 
 impl TestEnv {
     /// Run the probe with `action` once per entry of [`LAYERS`] (plus `extra` options).
