@@ -107,12 +107,16 @@ impl<'de> Deserialize<'de> for Capability {
 }
 
 /// The highest capability number the running kernel knows (from /proc/sys/kernel/cap_last_cap),
-/// so the bounding set is emptied even of capabilities newer than this table.
+/// so the bounding set is emptied even of capabilities newer than this table. Read once, before
+/// the clone (the jail's /proc has no /proc/sys); 63 when unknown.
 pub(crate) fn last_cap() -> u8 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(63)
+    static LAST: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(63)
+    })
 }
 
 #[cfg(test)]

@@ -216,15 +216,9 @@ fn ensure_target(
     }
     let (parent, name) = split(path, origin)?;
     let parent_fd = ensure_dir(root, parent, origin)?;
-    let dirfd = rfs::openat(
-        parent_fd.as_fd(),
-        ".",
-        OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
-        Mode::empty(),
-    )
-    .ctx("open", || format!("{} ({origin})", show(parent)))?;
+    // An O_PATH directory fd is a valid dirfd for the *at() calls.
     rfs::openat(
-        dirfd.as_fd(),
+        parent_fd.as_fd(),
         name,
         OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
         Mode::from_raw_mode(0o644),
@@ -244,15 +238,9 @@ fn dir_for_create(
     origin: &str,
 ) -> Result<(OwnedFd, PathBuf), SetupError> {
     let (parent, name) = split(path, origin)?;
+    // An O_PATH directory fd is a valid dirfd for the *at() calls.
     let parent_fd = ensure_dir(root, parent, origin)?;
-    let dirfd = rfs::openat(
-        parent_fd.as_fd(),
-        ".",
-        OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
-        Mode::empty(),
-    )
-    .ctx("open", || format!("{} ({origin})", show(parent)))?;
-    Ok((dirfd, PathBuf::from(name)))
+    Ok((parent_fd, PathBuf::from(name)))
 }
 
 /// Build the jail's root from `ops` and pivot into it. On return the process's `/` is the new
@@ -341,16 +329,18 @@ pub(crate) fn build_and_pivot(
                     .ctx("symlink", || format!("{} ({origin})", show(&ptmx)))?;
             }
             MountOp::Dir { dst, mode } => {
-                let fd = ensure_dir(root, dst, &origin)?;
-                let dirfd = rfs::openat(
-                    fd.as_fd(),
-                    ".",
-                    OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
-                    Mode::empty(),
+                let (parent, name) = dir_for_create(root, dst, &origin)?;
+                match rfs::mkdirat(parent.as_fd(), name.as_path(), Mode::from_raw_mode(*mode)) {
+                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Err(e) => return Err(SetupError::os("mkdir", show(dst), e.into())),
+                }
+                rfs::chmodat(
+                    parent.as_fd(),
+                    name.as_path(),
+                    Mode::from_raw_mode(*mode),
+                    rfs::AtFlags::empty(),
                 )
-                .ctx("open", || show(dst))?;
-                rfs::fchmod(dirfd.as_fd(), Mode::from_raw_mode(*mode))
-                    .ctx("chmod", || show(dst))?;
+                .ctx("chmod", || show(dst))?;
             }
             MountOp::Symlink { target, link, .. } => {
                 let (dir, name) = dir_for_create(root, link, &origin)?;

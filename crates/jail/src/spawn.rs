@@ -46,6 +46,8 @@ pub fn run_with_report(
     mut on_report: impl FnMut(&Report),
 ) -> Result<Outcome, SetupError> {
     let seccomp = compile_seccomp(spec)?;
+    // Read host facts the children need before the clone (the jail has no /proc/sys).
+    crate::caps::last_cap();
     if rustix::process::geteuid().is_root() {
         // Supplementary groups survive a user namespace and keep their host meaning; group 0
         // (root) must not ride into the jail. Rootless callers cannot drop theirs (setgroups is

@@ -2,7 +2,8 @@
 //! syscall: `{"name":..., "ret":N}` or `{"name":..., "errno":N}`. Tests run it as a child
 //! process, one per scenario, because a loaded filter cannot be removed.
 //!
-//! Usage: seccomp-probe default | notify | long | exec PROGRAM ARGS...
+//! Usage: seccomp-probe default | jailed | notify | long | exec PROGRAM ARGS...
+//! (`jailed` makes the `default` checks without loading anything: run it inside a jail.)
 
 use std::os::fd::AsFd;
 
@@ -29,8 +30,12 @@ fn load(f: &Filter, flags: FilterFlags) -> Option<std::os::fd::OwnedFd> {
     install_filter(&to_kernel(&prog), flags).expect("install_filter")
 }
 
-fn probe_default() {
-    load(&default_profile(), FilterFlags::NONE);
+/// The default-profile checks. `load_filter`: load ironpen's default profile first; otherwise
+/// test whatever filter this process already runs under (inside an `ironpen run` jail).
+fn probe_default(load_filter: bool) {
+    if load_filter {
+        load(&default_profile(), FilterFlags::NONE);
+    }
     report("getppid", raw::no_args(NoArgs::Getppid, [0; 6]));
     let pipe = raw::pipe2(0);
     report("pipe2", pipe.as_ref().map(|_| 0).map_err(|e| *e));
@@ -167,7 +172,8 @@ fn probe_long() {
 
 fn main() {
     match std::env::args().nth(1).as_deref() {
-        Some("default") => probe_default(),
+        Some("default") => probe_default(true),
+        Some("jailed") => probe_default(false),
         Some("notify") => probe_notify(),
         Some("long") => probe_long(),
         Some("exec") => {
@@ -181,7 +187,7 @@ fn main() {
         }
         other => {
             eprintln!(
-                "usage: seccomp-probe default|notify|long|exec PROGRAM ARGS... (got {other:?})"
+                "usage: seccomp-probe default|jailed|notify|long|exec PROGRAM ARGS... (got {other:?})"
             );
             std::process::exit(2);
         }
