@@ -8,6 +8,7 @@ mod check;
 mod pax;
 mod policy;
 mod run;
+mod shell;
 
 /// Strong, light isolation for one program.
 #[derive(Parser, Debug)]
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run a program in a hardened jail.
     Run(Box<run::RunArgs>),
+    /// An interactive shell in a hardened jail (same options as `run`).
+    Shell(Box<shell::ShellArgs>),
     /// Is this kernel and CPU fit to run a jail? (exit 0 fit, 1 unfit, 2 unknown)
     Check(check::CheckArgs),
     /// Inspect policies: `ironpen policy explain` prints a seccomp profile's decisions.
@@ -67,6 +70,10 @@ fn main() {
                 .cloned()
                 .unwrap_or_default();
             run::run(*args, &sub)
+        }
+        Command::Shell(args) => {
+            let sub = matches.subcommand_matches("shell").cloned();
+            shell::run(*args, &sub.unwrap_or_default())
         }
         Command::Check(args) => check::run(&args),
         Command::Policy(args) => policy::run(&args),

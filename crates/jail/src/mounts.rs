@@ -249,6 +249,7 @@ pub(crate) fn build_and_pivot(
     ops: &[MountOp],
     mut sources: Vec<Option<OwnedFd>>,
     ids: &Identity,
+    exec_paths: &[PathBuf],
 ) -> Result<ProcMode, SetupError> {
     let nosuid_nodev = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NODEV;
     let root_mnt = new_fs("tmpfs", &[("mode", "0755")], nosuid_nodev, "jail root")?;
@@ -290,7 +291,16 @@ pub(crate) fn build_and_pivot(
                     ("uid", uid.as_str()),
                     ("gid", gid.as_str()),
                 ];
-                let mnt = new_fs("tmpfs", &opts, nosuid_nodev, &origin)?;
+                // Scratch space is not for programs: noexec also stops `ld.so /tmp/x` and
+                // mmap(PROT_EXEC) of files there, which Landlock's execute right does not cover.
+                // Unless the user allowed execution at or beneath this mount (--allow-exec).
+                let allowed = exec_paths.iter().any(|p| p.starts_with(dst));
+                let attrs = if allowed {
+                    nosuid_nodev
+                } else {
+                    nosuid_nodev | MountAttrFlags::MOUNT_ATTR_NOEXEC
+                };
+                let mnt = new_fs("tmpfs", &opts, attrs, &origin)?;
                 let target = ensure_dir(root, dst, &origin)?;
                 attach(mnt.as_fd(), target.as_fd(), || {
                     format!("tmpfs -> {} ({origin})", show(dst))
