@@ -426,37 +426,82 @@ fn under_pty(v: Variant, line: &str) -> Outcome {
     run_cmd(c, RUN_TIMEOUT)
 }
 
-/// The jail starts a new session: the caller's terminal is not its controlling terminal, so
-/// TIOCSTI cannot push keystrokes into the caller's shell.
+/// Reads whatever is queued as input on its terminal (raw mode set with TCSANOW, which keeps
+/// queued input, unlike the default TCSAFLUSH; 1 s), prints it as a Python
+/// repr: run in the caller's session after the jail, it shows keystrokes the jail injected.
+const RAW_READ_PY: &str = "import os, select, termios, tty
+tty.setraw(0, termios.TCSANOW)
+r, _, _ = select.select([0], [], [], 1)
+print('input:', repr(os.read(0, 64)) if r else 'none')
+";
+
+/// The input queued on the caller's terminal after `line` ran under script(1).
+fn caller_input_after(env: &TestEnv, v: Variant, line: &str) -> String {
+    let py = env.dir.join("rawread.py");
+    std::fs::write(&py, RAW_READ_PY).expect("write rawread.py");
+    let out = under_pty(v, &format!("{line}; /usr/bin/python3 {}", py.display()));
+    out.stdout
+        .lines()
+        .find_map(|l| {
+            l.trim_start_matches('\0')
+                .find("input:")
+                .map(|i| l[i..].trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("[{}] no input line from rawread: {out:?}", v.name()))
+}
+
+/// The CVE-2017-5226 class: a jailed program must not push keystrokes (TIOCSTI) into the
+/// caller's terminal, where the caller's shell would run them after the jail ends. Whatever the
+/// mechanism (own pty, new session, seccomp), nothing the probe injects may be queued on the
+/// caller's terminal afterwards. Control: the probe run directly does inject.
 #[test]
-fn no_controlling_terminal() {
-    if host_tool("script").is_none() {
-        skip("no_controlling_terminal", "script(1) is not installed");
+fn caller_terminal_cannot_be_injected() {
+    if host_tool("script").is_none() || host_tool("python3").is_none() {
+        skip(
+            "caller_terminal_cannot_be_injected",
+            "script(1) or /usr/bin/python3 missing",
+        );
         return;
     }
-    each_variant("no_controlling_terminal", |env, v| {
+    each_variant("caller_terminal_cannot_be_injected", |env, v| {
         let host = env.host_probe().to_string_lossy().into_owned();
-        let ctl = under_pty(v, &format!("{host} tty"));
-        let ctl = ctl.json_lines();
-        assert_eq!(ctl.len(), 1, "control: {ctl:?}");
-        assert_ok(&ctl[0], true, "control: /dev/tty opens under script(1)");
-        let jail = format!(
-            "{} run --ro-bind {} /{} -- {}",
-            env.ironpen().display(),
-            env.bin.display(),
-            env.id,
-            env.probe()
+        let ctl = caller_input_after(env, v, &format!("{host} tiocsti"));
+        assert!(
+            ctl.contains('#'),
+            "[{}] control: direct TIOCSTI injects: {ctl}",
+            v.name()
         );
-        for action in ["tty", "tiocsti"] {
-            let out = under_pty(v, &format!("{jail} {action}"));
-            let lines = out.json_lines();
-            assert_eq!(lines.len(), 1, "[{}] {action}: {out:?}", v.name());
-            assert_ok(
-                &lines[0],
-                false,
-                &format!("[{}] {action} inside the jail", v.name()),
+        let jail = |opts: &str, action: &str| {
+            format!(
+                "{} run {opts} --ro-bind {} /{} -- {} {action}",
+                env.ironpen().display(),
+                env.bin.display(),
+                env.id,
+                env.probe()
+            )
+        };
+        for opts in [
+            "",
+            "--seccomp none --landlock off",
+            "--tty never",
+            "--tty never --seccomp none --landlock off",
+        ] {
+            let got = caller_input_after(env, v, &jail(opts, "tiocsti"));
+            assert!(
+                !got.contains('#'),
+                "[{}] `ironpen run {opts}`: the jail injected into the caller's terminal: {got}",
+                v.name()
             );
         }
+        // Without a pty of its own the program is in a new session with no controlling terminal.
+        let out = under_pty(v, &jail("--tty never", "tty"));
+        let lines = out.json_lines();
+        assert_eq!(lines.len(), 1, "[{}] --tty never tty: {out:?}", v.name());
+        assert_ok(
+            &lines[0],
+            false,
+            &format!("[{}] open /dev/tty with --tty never", v.name()),
+        );
     });
 }
 
