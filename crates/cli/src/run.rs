@@ -220,12 +220,18 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
     };
     match ironpen_jail::spawn::run_with_report(&spec, on_report) {
         Ok(outcome) => {
-            if let (true, Outcome::Signaled(sig)) = (mdwe_on, outcome) {
+            // Killed by the signal, or a shell reporting it as 128+N.
+            let crash = match outcome {
+                Outcome::Signaled(sig) => Some(sig),
+                Outcome::Exited(code) => Some(code - 128),
+            };
+            if let (true, Some(sig)) = (mdwe_on, crash) {
                 if JIT_CRASH_SIGNALS.contains(&sig) {
                     // A JIT refused writable+executable memory typically dies like this.
                     eprintln!(
-                        "ironpen: the program was killed by signal {sig} with memory-deny-write-execute on; \
-                         if it is a JIT (node, java, ...): `ironpen pax set PROGRAM m` or --allow-jit"
+                        "ironpen: the program died of signal {sig} with memory-deny-write-execute on; \
+                         if a JIT (node, java, ...) was started by another program: \
+                         `ironpen pax set PROGRAM m` or --allow-jit"
                     );
                 }
             }
