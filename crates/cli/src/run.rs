@@ -115,6 +115,13 @@ pub struct RunArgs {
     /// With --require-fit: require an advisory database with at least this sequence number.
     #[arg(long = "min-sequence", value_name = "N", requires = "require_fit")]
     pub min_sequence: Option<u64>,
+    /// Policy to run under: a FILE or a built-in profile (@default, @strict, @compute,
+    /// @network-client, @server, @dev-tools). Command-line options are applied on top of it.
+    #[arg(short = 'p', long, value_name = "FILE|@NAME")]
+    pub policy: Option<String>,
+    /// Set a boolean the policy declares (repeatable), e.g. --set network=true.
+    #[arg(long, value_name = "NAME=true|false", action = clap::ArgAction::Append)]
+    pub set: Vec<String>,
     /// Give the jail its own pseudo-terminal: "auto" (when stdin is a terminal), "always" or
     /// "never". With it, ironpen relays between your terminal (raw mode, always restored) and
     /// the jail's; the program cannot reach your terminal (TIOCSTI injection, other ptys).
@@ -190,7 +197,9 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         tty: args.tty,
         allow_connect: args.allow_connect,
         allow_bind: args.allow_bind,
+        ..Request::default()
     };
+    let request = crate::policy_run::with_policy(args.policy.as_deref(), &args.set, request)?;
     let spec = request.plan()?;
     if args.require_fit {
         let opts = ironpen_audit::GateOptions {
