@@ -226,13 +226,11 @@ impl Request {
             )
         })?;
         let filter = match self.seccomp.as_deref() {
-            // The built-in profile compiles on every architecture we ship (tested); the spawn
-            // compiles it once, right before the clone.
+            // The built-in profile was compiled when ironpen was built (crates/jail/build.rs).
             None | Some("default") if self.seccomp_sets.is_empty() => {
-                let filter = sc::default_profile();
                 return Ok(Some(SeccompPlan {
                     profile: "default".into(),
-                    filter,
+                    filter: None,
                 }));
             }
             None | Some("default") => sc::default_profile(),
@@ -260,7 +258,10 @@ impl Request {
         for (set, allow) in &self.seccomp_sets {
             profile.push_str(&format!(" {}{set}", if *allow { '+' } else { '-' }));
         }
-        Ok(Some(SeccompPlan { profile, filter }))
+        Ok(Some(SeccompPlan {
+            profile,
+            filter: Some(filter),
+        }))
     }
 
     fn identity(&self) -> Result<Identity, SpecError> {

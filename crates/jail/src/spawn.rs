@@ -126,6 +126,17 @@ fn compile_seccomp(spec: &JailSpec) -> Result<Vec<SockFilter>, SetupError> {
     let Some(plan) = &spec.seccomp else {
         return Ok(Vec::new());
     };
+    let Some(filter) = &plan.filter else {
+        // The built-in profile, compiled at build time for this target.
+        let prog = DEFAULT_FILTER.ok_or_else(|| {
+            SetupError::other(
+                "seccomp",
+                &plan.profile,
+                "no built-in filter for this architecture",
+            )
+        })?;
+        return Ok(prog.iter().map(|&i| SockFilter::from(i)).collect());
+    };
     let arch = Arch::native().ok_or_else(|| {
         SetupError::other(
             "seccomp",
@@ -133,12 +144,27 @@ fn compile_seccomp(spec: &JailSpec) -> Result<Vec<SockFilter>, SetupError> {
             "no syscall table for this architecture",
         )
     })?;
-    let prog = compile(&plan.filter, arch)
+    let prog = compile(filter, arch)
         .map_err(|e| SetupError::other("seccomp compile", &plan.profile, e.to_string()))?;
     Ok(prog
         .iter()
         .map(|i| SockFilter::from(i.to_tuple()))
         .collect())
+}
+
+include!(concat!(env!("OUT_DIR"), "/default_filter.rs"));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_filter_is_the_compiled_default_profile() {
+        let arch = Arch::native().expect("a supported architecture");
+        let fresh = compile(&ironpen_policy::seccomp::default_profile(), arch).unwrap();
+        let fresh: Vec<(u16, u8, u8, u32)> = fresh.iter().map(|i| i.to_tuple()).collect();
+        assert_eq!(DEFAULT_FILTER, Some(&fresh[..]));
+    }
 }
 
 /// Once the jail has run this long, ironpen gives back the pages of its one-shot setup code

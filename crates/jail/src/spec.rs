@@ -76,9 +76,12 @@ impl Protection {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SeccompPlan {
-    /// `default`, or the profile file's path.
+    /// `default`, or the profile file's path (and the sets a policy added or removed).
     pub profile: String,
-    pub filter: ironpen_policy::seccomp::Filter,
+    /// The filter; `None` is ironpen's built-in profile, compiled when ironpen was built (see
+    /// `ironpen policy explain` for its decisions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<ironpen_policy::seccomp::Filter>,
 }
 
 /// User and group ids inside the jail and the host ids they map to.
