@@ -8,6 +8,7 @@ mod check;
 mod pax;
 mod policy;
 mod run;
+mod ws;
 
 /// Strong, light isolation for one program.
 #[derive(Parser, Debug)]
@@ -27,6 +28,8 @@ enum Command {
     Policy(policy::PolicyArgs),
     /// Read or write a binary's PaX-style marking (user.pax.flags), e.g. `m` for JITs.
     Pax(pax::PaxArgs),
+    /// Copy-on-write workspaces: list, show, diff, rm (see `ironpen run --workspace`).
+    Ws(ws::WsArgs),
 }
 
 /// Exit status meaning "ironpen itself failed" (as opposed to the jailed program).
@@ -71,6 +74,7 @@ fn main() {
         Command::Check(args) => check::run(&args),
         Command::Policy(args) => policy::run(&args),
         Command::Pax(args) => pax::run(&args),
+        Command::Ws(args) => ws::run(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),

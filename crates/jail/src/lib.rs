@@ -15,3 +15,4 @@ pub mod report;
 pub mod rlimits;
 pub mod spawn;
 pub mod spec;
+pub mod workspace;
