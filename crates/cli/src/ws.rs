@@ -54,6 +54,23 @@ pub enum WsCmd {
     Show { name: String },
     /// Delete a workspace and everything in it.
     Rm { name: String },
+    /// What the workspace changed relative to its bases: A added, M modified, m metadata only,
+    /// D deleted, R replaced directory, T type changed. Names are printed escaped.
+    Diff {
+        name: String,
+        /// Only the totals.
+        #[arg(long, conflicts_with_all = ["json", "patch"])]
+        stat: bool,
+        /// One JSON object per line per change, then a final {"stats": ...} line.
+        #[arg(long, conflicts_with = "patch")]
+        json: bool,
+        /// Also print a unified diff of each changed text file (up to --patch-limit bytes).
+        #[arg(long)]
+        patch: bool,
+        /// Largest file (bytes) --patch shows.
+        #[arg(long = "patch-limit", value_name = "BYTES", default_value_t = 1 << 20)]
+        patch_limit: u64,
+    },
 }
 
 fn open(args: &WsArgs, name: &str) -> anyhow::Result<Workspace> {
@@ -87,6 +104,17 @@ pub fn run(args: &WsArgs) -> anyhow::Result<i32> {
                 );
             }
         }
+        WsCmd::Diff {
+            name,
+            stat,
+            json,
+            patch,
+            patch_limit,
+        } => {
+            let ws = open(args, name)?;
+            let _lock = ws.lock(args.wait)?;
+            return diff(&ws, *stat, *json, patch.then_some(*patch_limit));
+        }
         WsCmd::Rm { name } => {
             let ws = open(args, name)?;
             let _lock = ws.lock(args.wait)?;
@@ -95,4 +123,77 @@ pub fn run(args: &WsArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+fn diff(ws: &Workspace, stat: bool, json: bool, patch: Option<u64>) -> anyhow::Result<i32> {
+    use std::io::Write;
+    use workspace::diff::{self, Change, Kind, Stats};
+    let meta = ws.meta()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut total = Stats::default();
+    let mut write_err: Option<std::io::Error> = None;
+    for layer in &meta.layers {
+        let upper = ws.upper(layer);
+        let mut show = |e: &diff::Entry| {
+            if stat || write_err.is_some() {
+                return;
+            }
+            let r = if json {
+                serde_json::to_string(e)
+                    .map_err(std::io::Error::other)
+                    .and_then(|l| writeln!(out, "{l}"))
+            } else {
+                writeln!(out, "{}", e.line()).and_then(|()| {
+                    let text = matches!(e.change, Change::Added | Change::Modified)
+                        && e.kind == Kind::File;
+                    match patch {
+                        Some(limit) if text => {
+                            let rel = diff::relative(&e.raw_path, &layer.base);
+                            match diff::patch(&upper, &layer.base, rel, &e.path, limit) {
+                                Some(p) => write!(out, "{p}"),
+                                None => writeln!(
+                                    out,
+                                    "   (binary or larger than {limit} bytes: no patch)"
+                                ),
+                            }
+                        }
+                        _ => Ok(()),
+                    }
+                })
+            };
+            if let Err(err) = r {
+                write_err = Some(err);
+            }
+        };
+        let s = diff::walk(&upper, &layer.base, &layer.base, &mut show)?;
+        total.added += s.added;
+        total.modified += s.modified;
+        total.metadata += s.metadata;
+        total.deleted += s.deleted;
+        total.replaced += s.replaced;
+        total.type_changed += s.type_changed;
+        total.bytes += s.bytes;
+        total.errors.extend(s.errors);
+    }
+    if let Some(e) = write_err {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            anyhow::bail!("write diff: {e}");
+        }
+        return Ok(0);
+    }
+    if json {
+        writeln!(out, "{}", serde_json::json!({ "stats": total }))?;
+    } else if stat {
+        writeln!(
+            out,
+            "{} added, {} modified, {} metadata only, {} deleted, {} replaced directories, {} type changes; {} bytes in changed files",
+            total.added, total.modified, total.metadata, total.deleted, total.replaced, total.type_changed, total.bytes
+        )?;
+    }
+    out.flush()?;
+    for e in &total.errors {
+        eprintln!("ironpen: ws diff: could not examine {e}");
+    }
+    Ok(if total.errors.is_empty() { 0 } else { 1 })
 }
