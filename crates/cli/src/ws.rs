@@ -54,6 +54,12 @@ pub enum WsCmd {
     Show { name: String },
     /// Delete a workspace and everything in it.
     Rm { name: String },
+    /// Save the workspace's current state as checkpoint LABEL (default: the UTC time).
+    Checkpoint { name: String, label: Option<String> },
+    /// List the workspace's checkpoints, oldest first.
+    Checkpoints { name: String },
+    /// Restore checkpoint LABEL (default: the latest); the current state is discarded.
+    Rollback { name: String, label: Option<String> },
     /// What the workspace changed relative to its bases: A added, M modified, m metadata only,
     /// D deleted, R replaced directory, T type changed. Names are printed escaped.
     Diff {
@@ -114,6 +120,25 @@ pub fn run(args: &WsArgs) -> anyhow::Result<i32> {
             let ws = open(args, name)?;
             let _lock = ws.lock(args.wait)?;
             return diff(&ws, *stat, *json, patch.then_some(*patch_limit));
+        }
+        WsCmd::Checkpoint { name, label } => {
+            let ws = open(args, name)?;
+            let lock = ws.lock(args.wait)?;
+            let cp = ws.checkpoint(label.as_deref(), &lock)?;
+            println!("checkpoint {} of workspace {name}", cp.label);
+        }
+        WsCmd::Checkpoints { name } => {
+            let ws = open(args, name)?;
+            let _lock = ws.lock(args.wait)?;
+            for cp in ws.checkpoints()? {
+                println!("{}\t{}", cp.label, workspace::utc_label(cp.created));
+            }
+        }
+        WsCmd::Rollback { name, label } => {
+            let ws = open(args, name)?;
+            let lock = ws.lock(args.wait)?;
+            let cp = ws.rollback(label.as_deref(), &lock)?;
+            println!("workspace {name} rolled back to checkpoint {}", cp.label);
         }
         WsCmd::Rm { name } => {
             let ws = open(args, name)?;

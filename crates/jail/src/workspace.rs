@@ -365,3 +365,251 @@ impl Workspace {
         Ok(out)
     }
 }
+
+/// One checkpoint: `checkpoints/LABEL/{checkpoint.json, layers/N/upper}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub label: String,
+    /// Seconds since the epoch.
+    pub created: u64,
+}
+
+/// `YYYYMMDD-HHMMSS` (UTC) for a Unix time.
+pub fn utc_label(secs: u64) -> String {
+    let days = secs / 86400;
+    let rem = secs % 86400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = i64::try_from(days).unwrap_or(0) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+impl Workspace {
+    fn checkpoints_dir(&self) -> PathBuf {
+        self.dir.join("checkpoints")
+    }
+
+    /// Leftovers of an interrupted checkpoint or rollback: never a valid state, always removable
+    /// (the valid states are only ever reached by one rename).
+    fn clean_leftovers(&self) -> Result<()> {
+        store::remove_tree(&self.dir.join(".rollback"))?;
+        if let Ok(rd) = std::fs::read_dir(self.checkpoints_dir()) {
+            for e in rd.flatten() {
+                if e.file_name().as_encoded_bytes().starts_with(b".tmp-") {
+                    store::remove_tree(&e.path())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Copy `layers/` (the upper layers; work directories are recreated empty) to `dst`.
+    fn copy_layers(&self, from: &Path, dst: &Path) -> Result<()> {
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dst)
+            .map_err(|e| WsError::io("mkdir", dst, e))?;
+        let rd = match std::fs::read_dir(from) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(WsError::io("read", from, e)),
+        };
+        for e in rd.flatten() {
+            let id = e.file_name();
+            let (src, to) = (from.join(&id), dst.join(&id));
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&to)
+                .map_err(|e| WsError::io("mkdir", &to, e))?;
+            let upper = src.join("upper");
+            let md =
+                std::fs::symlink_metadata(&upper).map_err(|e| WsError::io("stat", &upper, e))?;
+            store::copy_tree(&upper, &to.join("upper"))?;
+            let work = to.join("work");
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&work)
+                .map_err(|e| WsError::io("mkdir", &work, e))?;
+            if rustix::process::geteuid().is_root() {
+                std::os::unix::fs::lchown(&work, Some(md.uid()), Some(md.gid()))
+                    .map_err(|e| WsError::io("chown", &work, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Save the current layers as checkpoint `label` (default: the UTC time). Built in a
+    /// temporary directory and renamed into place: a crash leaves no checkpoint or a whole one.
+    pub fn checkpoint(&self, label: Option<&str>, _lock: &WsLock) -> Result<Checkpoint> {
+        self.meta()?;
+        self.clean_leftovers()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let label = label.map(String::from).unwrap_or_else(|| utc_label(now));
+        check_name(&label).map_err(|e| WsError::new("checkpoint", &label, e.reason))?;
+        let cps = self.checkpoints_dir();
+        match std::fs::DirBuilder::new().mode(0o700).create(&cps) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(WsError::io("mkdir", &cps, e)),
+        }
+        let fin = cps.join(&label);
+        if fin.exists() {
+            return Err(WsError::new(
+                "checkpoint",
+                &label,
+                "exists already (rm it or choose another label)",
+            ));
+        }
+        let tmp = cps.join(format!(".tmp-{label}"));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&tmp)
+            .map_err(|e| WsError::io("mkdir", &tmp, e))?;
+        self.copy_layers(&self.layers_dir(), &tmp.join("layers"))?;
+        let cp = Checkpoint {
+            label: label.clone(),
+            created: now,
+        };
+        let text = serde_json::to_string_pretty(&cp)
+            .map_err(|e| WsError::new("encode", "checkpoint.json", e))?;
+        let cj = tmp.join("checkpoint.json");
+        std::fs::write(&cj, text + "\n").map_err(|e| WsError::io("write", &cj, e))?;
+        sync(&tmp)?;
+        std::fs::rename(&tmp, &fin).map_err(|e| WsError::io("rename", &fin, e))?;
+        sync(&cps)?;
+        Ok(cp)
+    }
+
+    /// Complete checkpoints, oldest first.
+    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let mut out = Vec::new();
+        let rd = match std::fs::read_dir(self.checkpoints_dir()) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(WsError::io("read", &self.checkpoints_dir(), e)),
+        };
+        for e in rd.flatten() {
+            if e.file_name().as_encoded_bytes().starts_with(b".") {
+                continue;
+            }
+            let p = e.path().join("checkpoint.json");
+            if let Ok(cp) = std::fs::read_to_string(&p)
+                .map_err(|_| ())
+                .and_then(|t| serde_json::from_str::<Checkpoint>(&t).map_err(|_| ()))
+            {
+                out.push(cp);
+            }
+        }
+        out.sort_by(|a, b| (a.created, &a.label).cmp(&(b.created, &b.label)));
+        Ok(out)
+    }
+
+    /// Make the layers what checkpoint `label` (default: the latest) saved. The copy is built
+    /// beside `layers/` and swapped in with one `renameat2(RENAME_EXCHANGE)`: a crash leaves the
+    /// old or the restored state, never a mix.
+    pub fn rollback(&self, label: Option<&str>, _lock: &WsLock) -> Result<Checkpoint> {
+        self.meta()?;
+        self.clean_leftovers()?;
+        let cps = self.checkpoints()?;
+        let cp = match label {
+            Some(l) => cps.into_iter().find(|c| c.label == l),
+            None => cps.into_iter().last(),
+        }
+        .ok_or_else(|| {
+            WsError::new(
+                "rollback",
+                label.unwrap_or("(latest)"),
+                "no such checkpoint",
+            )
+        })?;
+        let tmp = self.dir.join(".rollback");
+        self.copy_layers(&self.checkpoints_dir().join(&cp.label).join("layers"), &tmp)?;
+        sync(&tmp)?;
+        let layers = self.layers_dir();
+        if layers.exists() {
+            rfs_exchange(&tmp, &layers)?;
+            sync(&self.dir)?;
+            store::remove_tree(&tmp)?;
+        } else {
+            std::fs::rename(&tmp, &layers).map_err(|e| WsError::io("rename", &layers, e))?;
+        }
+        sync(&self.dir)?;
+        Ok(cp)
+    }
+
+    /// Delete checkpoint `label`.
+    pub fn remove_checkpoint(&self, label: &str, _lock: &WsLock) -> Result<()> {
+        check_name(label)?;
+        let p = self.checkpoints_dir().join(label);
+        if !p.join("checkpoint.json").exists() {
+            return Err(WsError::new("rm checkpoint", label, "no such checkpoint"));
+        }
+        // Hide it with one rename first, so a crash never leaves half a checkpoint listed.
+        let tmp = self.checkpoints_dir().join(format!(".tmp-{label}"));
+        std::fs::rename(&p, &tmp).map_err(|e| WsError::io("rename", &p, e))?;
+        store::remove_tree(&tmp)
+    }
+}
+
+fn sync(p: &Path) -> Result<()> {
+    let d = std::fs::File::open(p).map_err(|e| WsError::io("open", p, e))?;
+    rustix::fs::syncfs(&d).map_err(|e| WsError::io("syncfs", p, e.into()))
+}
+
+fn rfs_exchange(a: &Path, b: &Path) -> Result<()> {
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        a,
+        rustix::fs::CWD,
+        b,
+        rustix::fs::RenameFlags::EXCHANGE,
+    )
+    .map_err(|e| WsError::io("renameat2(RENAME_EXCHANGE)", b, e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_utc_times() {
+        assert_eq!(utc_label(0), "19700101-000000");
+        assert_eq!(utc_label(1_700_000_000), "20231114-221320");
+        assert_eq!(utc_label(951_782_400), "20000229-000000");
+    }
+
+    #[test]
+    fn names_are_single_plain_components() {
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "a/b",
+            "a b",
+            "x\n",
+            &"a".repeat(65),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["w", "my-ws_1.2", "20231114-221320"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+    }
+}
