@@ -155,9 +155,18 @@ pub fn fingerprint(root: &Path) -> String {
         let what = if ft.is_symlink() {
             format!("link {}", fs::read_link(&p).unwrap().display())
         } else if ft.is_file() {
+            use std::io::Read as _;
             let mut h: u64 = 0xcbf29ce484222325;
-            for b in fs::read(&p).unwrap() {
-                h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+            let mut f = fs::File::open(&p).unwrap();
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = f.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                for &b in &buf[..n] {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+                }
             }
             format!("file {h:x}")
         } else if ft.is_dir() {
@@ -176,9 +185,17 @@ pub fn fingerprint(root: &Path) -> String {
             md.mode(),
             md.uid(),
             md.gid(),
-            md.len()
+            if ft.is_dir() { 0 } else { md.len() }
         ));
     }
     out.sort();
     out.join("\n")
+}
+
+/// The lines in which two fingerprints differ (for short failure messages).
+pub fn fp_diff(a: &str, b: &str) -> String {
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let only_a: Vec<&&str> = la.iter().filter(|l| !lb.contains(l)).take(5).collect();
+    let only_b: Vec<&&str> = lb.iter().filter(|l| !la.contains(l)).take(5).collect();
+    format!("only before: {only_a:?}\nonly after: {only_b:?}")
 }
