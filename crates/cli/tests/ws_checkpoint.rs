@@ -121,7 +121,7 @@ fn checkpoint_and_rollback_survive_sigkill_at_random_points() {
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_nanos() as u64
+        .subsec_nanos() as u64
         | 1;
     println!("seed {seed}, full rollback {full:?}");
     let mut rng = Rng(seed);
@@ -129,7 +129,9 @@ fn checkpoint_and_rollback_survive_sigkill_at_random_points() {
     for i in 0..24 {
         // Alternate between the two states; kill somewhere in 0..1.2x the full duration.
         let target = if i % 2 == 0 { "b" } else { "a" };
-        let delay = Duration::from_micros(rng.next() % (full.as_micros() as u64 * 6 / 5 + 1));
+        let delay = Duration::from_micros(
+            rng.next() % (u64::try_from(full.as_micros()).unwrap() * 6 / 5 + 1),
+        );
         let label = format!("x{i}");
         let args: Vec<&str> = if i % 3 == 2 {
             vec!["checkpoint", "k", &label]
