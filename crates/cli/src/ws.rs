@@ -58,6 +58,26 @@ pub enum WsCmd {
     Checkpoint { name: String, label: Option<String> },
     /// List the workspace's checkpoints, oldest first.
     Checkpoints { name: String },
+    /// Write the changes as a tar (OCI layer convention: a deletion is an empty `.wh.NAME`, a
+    /// replaced directory holds `.wh..wh..opq`).
+    Export {
+        name: String,
+        file: PathBuf,
+        /// Refuse regular files larger than this (tar cannot keep holes).
+        #[arg(long = "max-file-size", value_name = "BYTES", default_value_t = 4 << 30)]
+        max_file_size: u64,
+    },
+    /// Merge the changes into the real base directories. Lists every action first; setuid and
+    /// setgid bits are stripped, file capabilities and xattrs not copied, device nodes refused.
+    Apply {
+        name: String,
+        /// Only list what would be done.
+        #[arg(long = "dry-run")]
+        dry_run: bool,
+        /// Keep setuid/setgid bits on applied files (dangerous: they then work on the host).
+        #[arg(long = "allow-setuid")]
+        allow_setuid: bool,
+    },
     /// Restore checkpoint LABEL (default: the latest); the current state is discarded.
     Rollback { name: String, label: Option<String> },
     /// What the workspace changed relative to its bases: A added, M modified, m metadata only,
@@ -139,6 +159,51 @@ pub fn run(args: &WsArgs) -> anyhow::Result<i32> {
             let lock = ws.lock(args.wait)?;
             let cp = ws.rollback(label.as_deref(), &lock)?;
             println!("workspace {name} rolled back to checkpoint {}", cp.label);
+        }
+        WsCmd::Export {
+            name,
+            file,
+            max_file_size,
+        } => {
+            let ws = open(args, name)?;
+            let _lock = ws.lock(args.wait)?;
+            let tmp = file.with_extension("tar.partial");
+            let f =
+                std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+            let w = std::io::BufWriter::new(f);
+            match workspace::export::export(&ws, w, *max_file_size) {
+                Ok(s) => {
+                    std::fs::rename(&tmp, file)
+                        .with_context(|| format!("rename to {}", file.display()))?;
+                    println!(
+                        "exported {} entries, {} whiteouts, {} bytes to {}",
+                        s.entries,
+                        s.whiteouts,
+                        s.bytes,
+                        file.display()
+                    );
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e.into());
+                }
+            }
+        }
+        WsCmd::Apply {
+            name,
+            dry_run,
+            allow_setuid,
+        } => {
+            let ws = open(args, name)?;
+            let _lock = ws.lock(args.wait)?;
+            let opts = workspace::apply::ApplyOptions {
+                dry_run: *dry_run,
+                allow_setuid: *allow_setuid,
+            };
+            let n = workspace::apply::apply(&ws, opts, &mut |l| println!("{l}"))?;
+            if !dry_run {
+                println!("applied {n} changes");
+            }
         }
         WsCmd::Rm { name } => {
             let ws = open(args, name)?;

@@ -7,8 +7,10 @@
 //! `layers/N/{upper,work}` (owned by the jail's host ids), `checkpoints/LABEL/` (copies of
 //! `layers/`).
 
+pub mod apply;
 pub mod diff;
 pub mod escape;
+pub mod export;
 pub mod store;
 
 use std::io::{Read, Seek, Write};

@@ -93,6 +93,12 @@ pub struct Entry {
     pub uid: u32,
     pub gid: u32,
     pub size: u64,
+    /// Symlink target, raw bytes.
+    #[serde(skip)]
+    pub raw_target: Option<Vec<u8>>,
+    /// The earlier hard link's raw path.
+    #[serde(skip)]
+    pub raw_hardlink_of: Option<Vec<u8>>,
     /// Symlink target, escaped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
@@ -373,7 +379,8 @@ pub fn walk(
     .ok();
     let mut stats = Stats::default();
     let mut bufs = (vec![0u8; BUF], vec![0u8; BUF]);
-    let mut links: std::collections::HashMap<(u64, u64), String> = std::collections::HashMap::new();
+    let mut links: std::collections::HashMap<(u64, u64), Vec<u8>> =
+        std::collections::HashMap::new();
     let prefix = shown_base.as_os_str().as_bytes().to_vec();
     // (relative path, base directory shows through)
     let mut stack: Vec<(Vec<u8>, bool)> = vec![(Vec::new(), broot.is_some())];
@@ -456,6 +463,8 @@ pub fn walk(
                 },
                 target: None,
                 hardlink_of: None,
+                raw_target: None,
+                raw_hardlink_of: None,
                 meta: Vec::new(),
                 flags: flags_of(&st, &ux),
             };
@@ -476,14 +485,18 @@ pub fn walk(
             if kind == Kind::Symlink {
                 if let Ok(t) = rfs::readlinkat(udir.as_fd(), OsStr::from_bytes(&name), Vec::new()) {
                     e.target = Some(escape_bytes(t.as_bytes()));
+                    e.raw_target = Some(t.as_bytes().to_vec());
                 }
             }
             if kind != Kind::Dir && st.st_nlink > 1 {
                 let key = (st.st_dev, st.st_ino);
                 match links.get(&key) {
-                    Some(first) => e.hardlink_of = Some(first.clone()),
+                    Some(first) => {
+                        e.hardlink_of = Some(escape_bytes(first));
+                        e.raw_hardlink_of = Some(first.clone());
+                    }
                     None => {
-                        links.insert(key, e.path.clone());
+                        links.insert(key, shown.clone());
                     }
                 }
             }
