@@ -8,6 +8,7 @@ mod check;
 mod pax;
 mod policy;
 mod run;
+mod shell;
 mod ws;
 
 /// Strong, light isolation for one program.
@@ -22,13 +23,16 @@ struct Cli {
 enum Command {
     /// Run a program in a hardened jail.
     Run(Box<run::RunArgs>),
+    /// An interactive shell in a hardened jail (same options as `run`).
+    Shell(Box<shell::ShellArgs>),
     /// Is this kernel and CPU fit to run a jail? (exit 0 fit, 1 unfit, 2 unknown)
     Check(check::CheckArgs),
     /// Inspect policies: `ironpen policy explain` prints a seccomp profile's decisions.
     Policy(policy::PolicyArgs),
     /// Read or write a binary's PaX-style marking (user.pax.flags), e.g. `m` for JITs.
     Pax(pax::PaxArgs),
-    /// Copy-on-write workspaces: list, show, diff, rm (see `ironpen run --workspace`).
+    /// Copy-on-write workspaces: list, show, diff, checkpoint, rollback, export, apply, rm (see
+    /// `ironpen run --workspace`).
     Ws(ws::WsArgs),
 }
 
@@ -70,6 +74,10 @@ fn main() {
                 .cloned()
                 .unwrap_or_default();
             run::run(*args, &sub)
+        }
+        Command::Shell(args) => {
+            let sub = matches.subcommand_matches("shell").cloned();
+            shell::run(*args, &sub.unwrap_or_default())
         }
         Command::Check(args) => check::run(&args),
         Command::Policy(args) => policy::run(&args),

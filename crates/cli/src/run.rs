@@ -2,6 +2,8 @@
 
 use clap::ArgMatches;
 use ironpen_jail::plan::{Request, UserMount};
+use ironpen_jail::report::Level;
+use ironpen_jail::spawn::Outcome;
 use ironpen_jail::spec::{BindMode, Protection};
 
 fn parse_protection(s: &str) -> Result<Protection, String> {
@@ -88,6 +90,14 @@ pub struct RunArgs {
     /// read-only and read-write binds (/usr, work directories) are executable.
     #[arg(long = "allow-exec", value_name = "DIR", action = clap::ArgAction::Append)]
     pub allow_exec: Vec<String>,
+    /// Allow TCP connections only to this port (repeatable; "none": no TCP connections).
+    /// Without it TCP connects are not restricted. Needs Landlock ABI 4 (Linux 6.7).
+    #[arg(long = "allow-connect", value_name = "PORT|none", action = clap::ArgAction::Append)]
+    pub allow_connect: Vec<String>,
+    /// Allow binding TCP sockets only to this port (repeatable; 0 = the ephemeral range;
+    /// "none": no TCP binds). Without it TCP binds are not restricted.
+    #[arg(long = "allow-bind", value_name = "PORT|none", action = clap::ArgAction::Append)]
+    pub allow_bind: Vec<String>,
     /// Print what the jail enforces (protection by protection) to stderr before the program
     /// starts.
     #[arg(long)]
@@ -105,6 +115,11 @@ pub struct RunArgs {
     /// With --require-fit: require an advisory database with at least this sequence number.
     #[arg(long = "min-sequence", value_name = "N", requires = "require_fit")]
     pub min_sequence: Option<u64>,
+    /// Give the jail its own pseudo-terminal: "auto" (when stdin is a terminal), "always" or
+    /// "never". With it, ironpen relays between your terminal (raw mode, always restored) and
+    /// the jail's; the program cannot reach your terminal (TIOCSTI injection, other ptys).
+    #[arg(long, value_name = "auto|always|never")]
+    pub tty: Option<String>,
     /// Print the plan (JSON) and exit without running anything.
     #[arg(long = "print-plan")]
     pub print_plan: bool,
@@ -165,6 +180,9 @@ fn ordered_mounts(m: &ArgMatches) -> Vec<UserMount> {
     out.into_iter().map(|(_, m)| m).collect()
 }
 
+/// SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGSEGV: how JITs die when W^X refuses them.
+const JIT_CRASH_SIGNALS: [i32; 5] = [4, 5, 6, 7, 11];
+
 pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
     let request = Request {
         argv: args.command,
@@ -184,6 +202,9 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         landlock: args.landlock,
         allow_jit: args.allow_jit,
         allow_exec: args.allow_exec,
+        tty: args.tty,
+        allow_connect: args.allow_connect,
+        allow_bind: args.allow_bind,
     };
     let chdir_given = request.chdir.is_some();
     let mut spec = request.plan()?;
@@ -215,13 +236,29 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let show = args.report;
+    let mut mdwe_on = false;
     let on_report = |r: &ironpen_jail::report::Report| {
+        mdwe_on = r
+            .entries
+            .iter()
+            .any(|e| e.feature == "mdwe" && e.level == Level::Full);
         if show {
             eprint!("ironpen: enforced:\n{r}");
         }
     };
     match ironpen_jail::spawn::run_with_report(&spec, on_report) {
-        Ok(outcome) => Ok(outcome.exit_code()),
+        Ok(outcome) => {
+            if let (true, Outcome::Signaled(sig)) = (mdwe_on, outcome) {
+                if JIT_CRASH_SIGNALS.contains(&sig) {
+                    // A JIT refused writable+executable memory typically dies like this.
+                    eprintln!(
+                        "ironpen: the program was killed by signal {sig} with memory-deny-write-execute on; \
+                         if it is a JIT (node, java, ...): `ironpen pax set PROGRAM m` or --allow-jit"
+                    );
+                }
+            }
+            Ok(outcome.exit_code())
+        }
         Err(e) => {
             eprintln!("ironpen: {e}");
             Ok(e.exit_code)

@@ -30,6 +30,14 @@ fn marked_file(dir: &Path) -> Option<String> {
     let f = f.to_str().unwrap().to_string();
     let probe = pax(&["set", &f, "m"]);
     if err(&probe).contains("errno 95") {
+        let required = std::env::var("IRONPEN_TEST_REQUIRE").unwrap_or_default();
+        assert!(
+            !required
+                .split(',')
+                .any(|r| r.trim() == "xattr" || r.trim() == "all"),
+            "required by IRONPEN_TEST_REQUIRE: user xattrs on {}",
+            dir.display()
+        );
         eprintln!("SKIP: {}: no user xattrs", dir.display());
         return None;
     }

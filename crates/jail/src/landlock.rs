@@ -10,8 +10,8 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    Access, AccessFs, BitFlags, CompatLevel, Compatible, LandlockStatus, PathBeneath, PathFd,
-    RestrictionStatus, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, LandlockStatus, NetPort,
+    PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 
 use crate::error::SetupError;
@@ -121,18 +121,42 @@ pub(crate) fn path_rules(spec: &JailSpec) -> Vec<PathRule> {
 /// Restrict the calling process (the program, just before execve).
 pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
     if spec.landlock == Protection::Off {
-        return Ok(Entry::off(FEATURE, "disabled by request (--landlock off)"));
+        return Ok(Entry::waived(
+            FEATURE,
+            "disabled by request (--landlock off)",
+        ));
     }
     let fail = |e: &dyn std::fmt::Display| SetupError::other(FEATURE, "", e.to_string());
     let scopes = Scope::AbstractUnixSocket | Scope::Signal;
+    let mut net = BitFlags::<AccessNet>::EMPTY;
+    if spec.tcp_connect.is_some() {
+        net |= AccessNet::ConnectTcp;
+    }
+    if spec.tcp_bind.is_some() {
+        net |= AccessNet::BindTcp;
+    }
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(AccessFs::from_all(TARGET))
-        .map_err(|e| fail(&e))?
+        .map_err(|e| fail(&e))?;
+    if !net.is_empty() {
+        ruleset = ruleset.handle_access(net).map_err(|e| fail(&e))?;
+    }
+    let mut ruleset = ruleset
         .scope(scopes)
         .map_err(|e| fail(&e))?
         .create()
         .map_err(|e| fail(&e))?;
+    for (ports, access) in [
+        (&spec.tcp_connect, AccessNet::ConnectTcp),
+        (&spec.tcp_bind, AccessNet::BindTcp),
+    ] {
+        for &port in ports.iter().flatten() {
+            ruleset = ruleset
+                .add_rule(NetPort::new(port, access))
+                .map_err(|e| fail(&e))?;
+        }
+    }
     let mut count = 0usize;
     for r in path_rules(spec) {
         let fd = match PathFd::new(&r.path) {
@@ -148,7 +172,9 @@ pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
             // the safe side.
             Err(_) => continue,
         };
-        let access = for_file_type(fd.as_fd(), r.grant.access());
+        let Some(access) = rule_access(fd.as_fd(), r.grant) else {
+            continue;
+        };
         ruleset = ruleset
             .add_rule(PathBeneath::new(fd, access))
             .map_err(|e| fail(&e))?;
@@ -165,13 +191,15 @@ pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
         let Some(grant) = fd_grant(fd.as_fd()) else {
             continue;
         };
-        let access = for_file_type(fd.as_fd(), grant.access());
-        ruleset = ruleset
-            .add_rule(PathBeneath::new(fd, access))
-            .map_err(|e| fail(&e))?;
+        let Some(access) = rule_access(fd.as_fd(), grant) else {
+            continue;
+        };
+        // Files of kernel-internal mounts (memfd, anonymous inodes) cannot carry a rule
+        // (EBADFD); Landlock does not restrict reopening those anyway.
+        let _ = (&mut ruleset).add_rule(PathBeneath::new(fd, access));
     }
     let status = ruleset.restrict_self().map_err(|e| fail(&e))?;
-    let entry = entry_for(&status, count);
+    let entry = entry_for(&status.ruleset, status.landlock, count, &port_policy(spec));
     if spec.landlock.required(spec.strict) && entry.level != Level::Full {
         return Err(SetupError::other(
             FEATURE,
@@ -182,12 +210,18 @@ pub(crate) fn restrict(spec: &JailSpec) -> Result<Entry, SetupError> {
     Ok(entry)
 }
 
-/// Non-directories only take file rights (else the crate reports a partial rule).
-fn for_file_type(fd: BorrowedFd<'_>, access: BitFlags<AccessFs>) -> BitFlags<AccessFs> {
-    match rustix::fs::fstat(fd) {
-        Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() => access,
-        _ => access & AccessFs::from_file(TARGET),
+/// The rights a rule on `fd` grants: non-directories only take file rights (else the crate
+/// reports a partial rule). None when the rule would grant nothing: execute on a file without
+/// any x bit (the /etc entries the plan binds), which keeps start-up cheap.
+fn rule_access(fd: BorrowedFd<'_>, grant: Grant) -> Option<BitFlags<AccessFs>> {
+    let st = rustix::fs::fstat(fd).ok()?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() {
+        return Some(grant.access());
     }
+    if grant == Grant::EXEC && st.st_mode & 0o111 == 0 {
+        return None;
+    }
+    Some(grant.access() & AccessFs::from_file(TARGET))
 }
 
 /// What an inherited descriptor may be reopened for: its own access mode. Sockets and pipes need
@@ -218,9 +252,42 @@ fn fd_grant(fd: BorrowedFd<'_>) -> Option<Grant> {
     })
 }
 
+const NO_PORTS: &str = "tcp ports not restricted (no port policy)";
+
+/// The TCP part of the report line, e.g. `tcp connect 443; tcp bind none`.
+fn port_policy(spec: &JailSpec) -> String {
+    let show = |ports: &Option<Vec<u16>>, what: &str| {
+        ports.as_ref().map(|p| {
+            if p.is_empty() {
+                format!("tcp {what} none")
+            } else {
+                let list: Vec<String> = p.iter().map(u16::to_string).collect();
+                format!("tcp {what} {}", list.join(","))
+            }
+        })
+    };
+    let parts: Vec<String> = [
+        show(&spec.tcp_connect, "connect"),
+        show(&spec.tcp_bind, "bind"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        NO_PORTS.into()
+    } else {
+        parts.join("; ")
+    }
+}
+
 /// The report line: the kernel's ABI, what it enforced, and what it could not.
-fn entry_for(status: &RestrictionStatus, rules: usize) -> Entry {
-    let abi = match status.landlock {
+fn entry_for(
+    ruleset: &RulesetStatus,
+    landlock: LandlockStatus,
+    rules: usize,
+    ports: &str,
+) -> Entry {
+    let abi = match landlock {
         LandlockStatus::Available {
             effective_abi,
             kernel_abi,
@@ -242,6 +309,9 @@ fn entry_for(status: &RestrictionStatus, rules: usize) -> Entry {
     if abi < 3 {
         missing.push("no truncate rule");
     }
+    if abi < 4 && ports != NO_PORTS {
+        missing.push("no tcp port rules");
+    }
     if abi < 5 {
         missing.push("no device ioctl rule");
     }
@@ -253,13 +323,12 @@ fn entry_for(status: &RestrictionStatus, rules: usize) -> Entry {
     } else {
         format!("fs rules ({rules} paths)")
     };
-    let ports = "tcp ports not restricted (no port policy)";
-    match status.ruleset {
+    match ruleset {
         RulesetStatus::FullyEnforced => Entry::full(FEATURE, format!("ABI {abi}: {have}; {ports}")),
         RulesetStatus::PartiallyEnforced => Entry::new(
             FEATURE,
             Level::Partial,
-            format!("kernel ABI {abi}: {have}; {}", missing.join(", ")),
+            format!("kernel ABI {abi}: {have}; {ports}; {}", missing.join(", ")),
         ),
         RulesetStatus::NotEnforced => {
             Entry::off(FEATURE, format!("kernel ABI {abi}: not enforced"))
@@ -370,5 +439,111 @@ mod tests {
         for g in [Grant::READ, Grant::WRITE_EXEC] {
             assert!(AccessFs::from_all(TARGET).contains(g.access()));
         }
+    }
+}
+
+#[cfg(test)]
+mod port_tests {
+    use crate::plan::Request;
+
+    #[test]
+    fn port_options_are_parsed_and_reported() {
+        let base = Request {
+            argv: vec!["true".into()],
+            ..Default::default()
+        };
+        let spec = base.plan().unwrap();
+        assert_eq!(
+            (spec.tcp_connect.clone(), spec.tcp_bind.clone()),
+            (None, None)
+        );
+        assert_eq!(super::port_policy(&spec), super::NO_PORTS);
+        let spec = Request {
+            allow_connect: vec!["443".into(), "80".into(), "443".into()],
+            allow_bind: vec!["none".into()],
+            ..base.clone()
+        }
+        .plan()
+        .unwrap();
+        assert_eq!(spec.tcp_connect, Some(vec![80, 443]));
+        assert_eq!(spec.tcp_bind, Some(vec![]));
+        assert_eq!(
+            super::port_policy(&spec),
+            "tcp connect 80,443; tcp bind none"
+        );
+        for bad in ["http", "65536", "-1"] {
+            let e = Request {
+                allow_connect: vec![bad.into()],
+                ..base.clone()
+            }
+            .plan()
+            .unwrap_err();
+            assert_eq!((e.arg.as_str(), e.value.as_str()), ("--allow-connect", bad));
+        }
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    fn at(abi: ABI) -> LandlockStatus {
+        LandlockStatus::Available {
+            effective_abi: abi,
+            kernel_abi: None,
+        }
+    }
+
+    #[test]
+    fn report_lines_per_abi() {
+        let e = entry_for(&RulesetStatus::FullyEnforced, at(ABI::V7), 16, NO_PORTS);
+        assert_eq!(e.level, Level::Full);
+        assert_eq!(
+            e.detail,
+            "ABI 7: fs rules (16 paths) + scope (abstract unix, signal); tcp ports not restricted (no port policy)"
+        );
+        let e = entry_for(
+            &RulesetStatus::PartiallyEnforced,
+            at(ABI::V3),
+            16,
+            "tcp connect 443",
+        );
+        assert_eq!(e.level, Level::Partial);
+        assert_eq!(
+            e.detail,
+            "kernel ABI 3: fs rules (16 paths); tcp connect 443; no tcp port rules, no device ioctl rule, \
+             no scoping of abstract unix sockets and signals"
+        );
+        let e = entry_for(&RulesetStatus::PartiallyEnforced, at(ABI::V5), 16, NO_PORTS);
+        assert!(
+            e.detail
+                .ends_with("; no scoping of abstract unix sockets and signals"),
+            "{}",
+            e.detail
+        );
+        let e = entry_for(
+            &RulesetStatus::NotEnforced,
+            LandlockStatus::NotImplemented,
+            0,
+            NO_PORTS,
+        );
+        assert_eq!(
+            (e.level, e.detail.contains("without Landlock")),
+            (Level::Off, true)
+        );
+        let e = entry_for(
+            &RulesetStatus::NotEnforced,
+            LandlockStatus::NotEnabled,
+            0,
+            NO_PORTS,
+        );
+        assert!(e.detail.contains("lsm="), "{}", e.detail);
+        // A kernel newer than the crate knows: its own number is reported.
+        let newer = LandlockStatus::Available {
+            effective_abi: ABI::V7,
+            kernel_abi: Some(12),
+        };
+        let e = entry_for(&RulesetStatus::FullyEnforced, newer, 16, NO_PORTS);
+        assert!(e.detail.starts_with("ABI 12:"), "{}", e.detail);
     }
 }

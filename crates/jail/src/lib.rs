@@ -11,6 +11,7 @@ pub(crate) mod mounts;
 pub mod pax;
 pub mod plan;
 pub(crate) mod protocol;
+pub mod pty;
 pub mod report;
 pub mod rlimits;
 pub mod spawn;

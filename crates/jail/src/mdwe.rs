@@ -19,7 +19,7 @@ const EINVAL: i32 = 22;
 /// Apply MDWE to the calling process (the program, just before execve).
 pub(crate) fn apply(spec: &JailSpec) -> Result<Entry, SetupError> {
     if spec.mdwe == Protection::Off {
-        return Ok(Entry::off(
+        return Ok(Entry::waived(
             FEATURE,
             "disabled by request (--allow-jit): writable+executable memory allowed",
         ));
@@ -56,7 +56,7 @@ pub(crate) fn apply(spec: &JailSpec) -> Result<Entry, SetupError> {
             ));
         }
         notes.insert(0, why);
-        return Ok(Entry::off(FEATURE, notes.join("; ")));
+        return Ok(Entry::waived(FEATURE, notes.join("; ")));
     }
     match set_mdwe(MDWE_REFUSE_EXEC_GAIN) {
         Ok(()) => {
@@ -66,8 +66,16 @@ pub(crate) fn apply(spec: &JailSpec) -> Result<Entry, SetupError> {
             );
             Ok(Entry::full(FEATURE, notes.join("; ")))
         }
-        Err(e) if e.raw_os_error() == Some(EINVAL) && !spec.mdwe.required(spec.strict) => {
-            notes.insert(0, "kernel lacks PR_SET_MDWE (Linux >= 6.3)".into());
+        Err(e) if e.raw_os_error() == Some(EINVAL) => {
+            let why = "kernel lacks PR_SET_MDWE (Linux >= 6.3)";
+            if spec.mdwe.required(spec.strict) {
+                return Err(SetupError::other(
+                    FEATURE,
+                    "",
+                    format!("required, but {why}"),
+                ));
+            }
+            notes.insert(0, why.into());
             Ok(Entry::off(FEATURE, notes.join("; ")))
         }
         Err(e) => Err(SetupError::os(
@@ -119,9 +127,16 @@ fn find_mark(spec: &JailSpec, program: &str) -> (Option<Mark>, Vec<String>) {
 
 /// `#!INTERPRETER [ARG]` of a script, as the kernel splits it (one optional argument).
 fn shebang(program: &str) -> Option<(String, Option<String>)> {
-    use std::io::Read as _;
+    use rustix::fs::{FileType, Mode, OFlags};
+    // Non-blocking and regular files only: `ironpen run -- /dev/tty` or a FIFO must not hang here.
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(program, flags, Mode::empty()).ok()?;
+    let st = rustix::fs::fstat(&fd).ok()?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return None;
+    }
     let mut head = [0u8; 256];
-    let n = std::fs::File::open(program).ok()?.read(&mut head).ok()?;
+    let n = rustix::io::read(&fd, &mut head).ok()?;
     parse_shebang(&head[..n])
 }
 
@@ -182,5 +197,43 @@ mod tests {
         );
         assert_eq!(parse_shebang(b"\x7fELF"), None);
         assert_eq!(parse_shebang(b"#!\n"), None);
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use crate::plan::Request;
+    use crate::spec::Protection;
+
+    #[test]
+    fn options_reach_the_plan() {
+        let base = Request {
+            argv: vec!["true".into()],
+            ..Default::default()
+        };
+        let spec = base.plan().unwrap();
+        assert_eq!(
+            (spec.mdwe, spec.landlock),
+            (Protection::BestEffort, Protection::BestEffort)
+        );
+        assert!(spec.exec_paths.is_empty());
+        let spec = Request {
+            allow_jit: true,
+            landlock: Some(Protection::Required),
+            allow_exec: vec!["/tmp//x/".into()],
+            ..base.clone()
+        }
+        .plan()
+        .unwrap();
+        assert_eq!(spec.mdwe, Protection::Off);
+        assert_eq!(spec.landlock, Protection::Required);
+        assert_eq!(spec.exec_paths, [std::path::PathBuf::from("/tmp/x")]);
+        let e = Request {
+            allow_exec: vec!["tmp".into()],
+            ..base
+        }
+        .plan()
+        .unwrap_err();
+        assert_eq!(e.arg, "--allow-exec");
     }
 }

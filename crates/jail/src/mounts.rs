@@ -345,6 +345,7 @@ pub(crate) fn build_and_pivot(
     ops: &[MountOp],
     mut sources: Vec<Option<Source>>,
     ids: &Identity,
+    exec_paths: &[PathBuf],
 ) -> Result<ProcMode, SetupError> {
     // Workspace overlays: now that the jail's ids are set, still before the staging root exists.
     for (op, source) in ops.iter().zip(sources.iter_mut()) {
@@ -396,7 +397,16 @@ pub(crate) fn build_and_pivot(
                     ("uid", uid.as_str()),
                     ("gid", gid.as_str()),
                 ];
-                let mnt = new_fs("tmpfs", &opts, nosuid_nodev, &origin)?;
+                // Scratch space is not for programs: noexec also stops `ld.so /tmp/x` and
+                // mmap(PROT_EXEC) of files there, which Landlock's execute right does not cover.
+                // Unless the user allowed execution at or beneath this mount (--allow-exec).
+                let allowed = exec_paths.iter().any(|p| p.starts_with(dst));
+                let attrs = if allowed {
+                    nosuid_nodev
+                } else {
+                    nosuid_nodev | MountAttrFlags::MOUNT_ATTR_NOEXEC
+                };
+                let mnt = new_fs("tmpfs", &opts, attrs, &origin)?;
                 let target = ensure_dir(root, dst, &origin)?;
                 attach(mnt.as_fd(), target.as_fd(), || {
                     format!("tmpfs -> {} ({origin})", show(dst))

@@ -60,6 +60,12 @@ pub struct Request {
     pub allow_jit: bool,
     /// Extra places where Landlock allows execution (`--allow-exec DIR`).
     pub allow_exec: Vec<String>,
+    /// `--tty`: `auto` (or unset), `always`, `never`.
+    pub tty: Option<String>,
+    /// TCP ports the program may connect to / bind (`--allow-connect`, `--allow-bind`: a port or
+    /// `none`); empty: not restricted.
+    pub allow_connect: Vec<String>,
+    pub allow_bind: Vec<String>,
 }
 
 /// Host entries under /etc that ordinary programs need (read-only). Missing ones are skipped.
@@ -171,6 +177,10 @@ impl Request {
         };
         let env = self.environment(&ids)?;
         let seccomp = self.seccomp_plan(&caps_names(&caps))?;
+        let tty = match self.tty.as_deref() {
+            Some(mode) => crate::pty::TtyMode::parse(mode)?,
+            None => crate::pty::TtyMode::default(),
+        };
         Ok(JailSpec {
             argv: self.argv.clone(),
             env,
@@ -195,6 +205,9 @@ impl Request {
                 .iter()
                 .map(|p| jail_path("--allow-exec", p))
                 .collect::<Result<_, _>>()?,
+            tty: crate::pty::plan(tty),
+            tcp_connect: tcp_ports("--allow-connect", &self.allow_connect)?,
+            tcp_bind: tcp_ports("--allow-bind", &self.allow_bind)?,
         })
     }
 
@@ -210,7 +223,15 @@ impl Request {
             )
         })?;
         let filter = match self.seccomp.as_deref() {
-            None | Some("default") => sc::default_profile(),
+            // The built-in profile compiles on every architecture we ship (tested); the spawn
+            // compiles it once, right before the clone.
+            None | Some("default") => {
+                let filter = sc::default_profile();
+                return Ok(Some(SeccompPlan {
+                    profile: "default".into(),
+                    filter,
+                }));
+            }
             Some("none") => return Ok(None),
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -221,7 +242,8 @@ impl Request {
                     .map_err(|e| SpecError::new("--seccomp", path, e.to_string()))?
             }
         };
-        // Compile once here so a bad profile is reported before anything runs.
+        // A profile from a file is compiled here too, so a bad one is reported (naming the file)
+        // before anything runs.
         sc::compile(&filter, arch).map_err(|e| {
             SpecError::new(
                 "--seccomp",
@@ -306,6 +328,25 @@ impl Request {
         }
         Ok(env)
     }
+}
+
+/// `--allow-connect`/`--allow-bind` values: port numbers or `none`. No values: not restricted.
+fn tcp_ports(arg: &str, values: &[String]) -> Result<Option<Vec<u16>>, SpecError> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let mut ports = Vec::new();
+    for v in values {
+        if v == "none" {
+            continue;
+        }
+        ports.push(v.parse::<u16>().map_err(|_| {
+            SpecError::new(arg, v, "expected a TCP port number (0-65535) or \"none\"")
+        })?);
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(Some(ports))
 }
 
 /// Capability names as OCI profiles spell them (`CAP_NET_BIND_SERVICE`), for `includes.caps`.

@@ -1,7 +1,7 @@
 //! The sync socket between ironpen and its jail: one datagram per message (SOCK_SEQPACKET).
 
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,8 @@ pub enum Message {
     Signaled(i32),
     /// What the jail enforces, sent right before execve.
     Report(crate::report::Report),
+    /// The master of the jail's own pty; the fd itself rides along (SCM_RIGHTS).
+    PtyMaster,
 }
 
 const MAX: usize = 64 * 1024;
@@ -28,22 +30,63 @@ pub(crate) fn send(sock: BorrowedFd<'_>, msg: &Message) -> io::Result<()> {
     Ok(())
 }
 
-/// Receive one message; `Ok(None)` at end of stream.
-pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<Option<Message>> {
+/// `send`, passing `fd` along with the message (SCM_RIGHTS).
+pub(crate) fn send_with_fd(
+    sock: BorrowedFd<'_>,
+    msg: &Message,
+    fd: BorrowedFd<'_>,
+) -> io::Result<()> {
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage};
+    let buf = serde_json::to_vec(msg).map_err(io::Error::other)?;
+    let fds = [fd];
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+        return Err(io::Error::other(
+            "SCM_RIGHTS does not fit the control buffer",
+        ));
+    }
+    rustix::net::sendmsg(
+        sock,
+        &[io::IoSlice::new(&buf)],
+        &mut control,
+        rustix::net::SendFlags::NOSIGNAL,
+    )?;
+    Ok(())
+}
+
+/// Receive one message and the fd sent with it, if any (received close-on-exec; a second fd
+/// is closed). `Ok(None)` at end of stream.
+pub(crate) fn recv_with_fd(sock: BorrowedFd<'_>) -> io::Result<Option<(Message, Option<OwnedFd>)>> {
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
     let mut buf = vec![0u8; MAX];
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
     let n = loop {
-        match rustix::net::recv(sock, &mut buf, rustix::net::RecvFlags::empty()) {
-            Ok((n, _)) => break n,
+        match rustix::net::recvmsg(
+            sock,
+            &mut [io::IoSliceMut::new(&mut buf)],
+            &mut control,
+            RecvFlags::CMSG_CLOEXEC,
+        ) {
+            Ok(r) => break r.bytes,
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
         }
     };
+    let mut fd = None;
+    for m in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(fds) = m {
+            for f in fds {
+                fd.get_or_insert(f);
+            }
+        }
+    }
     if n == 0 {
         return Ok(None);
     }
-    serde_json::from_slice(&buf[..n])
-        .map(Some)
-        .map_err(io::Error::other)
+    let msg = serde_json::from_slice(&buf[..n]).map_err(io::Error::other)?;
+    Ok(Some((msg, fd)))
 }
 
 /// Parent → child: "your id maps are written, go on".

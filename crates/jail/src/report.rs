@@ -13,6 +13,9 @@ pub enum Level {
     Full,
     Partial,
     Off,
+    /// Off by an explicit, deliberate exception (`--seccomp none`, `--landlock off`,
+    /// `--allow-jit`, a binary's PaX `m` mark): not a shortfall for `--strict`.
+    Waived,
 }
 
 impl fmt::Display for Level {
@@ -21,6 +24,7 @@ impl fmt::Display for Level {
             Level::Full => "full",
             Level::Partial => "partial",
             Level::Off => "off",
+            Level::Waived => "waived",
         })
     }
 }
@@ -47,6 +51,9 @@ impl Entry {
     pub fn off(feature: &str, detail: impl Into<String>) -> Self {
         Self::new(feature, Level::Off, detail)
     }
+    pub fn waived(feature: &str, detail: impl Into<String>) -> Self {
+        Self::new(feature, Level::Waived, detail)
+    }
 }
 
 /// The whole report.
@@ -60,9 +67,12 @@ impl Report {
         self.entries.push(e);
     }
 
-    /// Entries that are not fully enforced.
+    /// Entries that are not fully enforced although they were asked for (a waived protection
+    /// was explicitly not asked for).
     pub fn shortfalls(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(|e| e.level != Level::Full)
+        self.entries
+            .iter()
+            .filter(|e| !matches!(e.level, Level::Full | Level::Waived))
     }
 }
 
@@ -78,5 +88,27 @@ impl fmt::Display for Report {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_counts_shortfalls_but_not_waivers() {
+        let mut r = Report::default();
+        r.push(Entry::full("seccomp", "default"));
+        r.push(Entry::waived("mdwe", "--allow-jit"));
+        assert_eq!(
+            r.shortfalls().count(),
+            0,
+            "an explicit exception is not a shortfall"
+        );
+        r.push(Entry::new("landlock", Level::Partial, "ABI 3"));
+        r.push(Entry::off("proc", "kernel lacks it"));
+        let short: Vec<&str> = r.shortfalls().map(|e| e.feature.as_str()).collect();
+        assert_eq!(short, ["landlock", "proc"]);
+        assert!(r.to_string().contains("mdwe         waived"));
     }
 }

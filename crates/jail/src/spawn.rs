@@ -63,11 +63,13 @@ pub fn run_with_report(
     )
     .ctx("socketpair", || "sync socket".into())?;
 
-    let mut blocked: Vec<i32> = child::FORWARDED.to_vec();
+    let mut handled: Vec<i32> = child::FORWARDED.to_vec();
+    handled.extend_from_slice(crate::pty::signals(spec.tty.as_ref()));
+    let mut blocked = handled.clone();
     blocked.push(libc_sig::SIGCHLD);
     let old_mask = signal::block(&SigSet::of(&blocked))
         .ctx("sigprocmask", || "block forwarded signals".into())?;
-    let sigfd = signal::signalfd(&SigSet::of(&child::FORWARDED)).ctx("signalfd", String::new)?;
+    let sigfd = signal::signalfd(&SigSet::of(&handled)).ctx("signalfd", String::new)?;
 
     let mut ns = sysproc::CLONE_NEWUSER
         | sysproc::CLONE_NEWNS
@@ -97,7 +99,10 @@ pub fn run_with_report(
         return Err(e);
     }
     drop(seccomp);
-    let outcome = supervise(&ours, &pidfd, &sigfd, &mut on_report);
+    let mut relay = crate::pty::Relay::new(spec.tty.as_ref());
+    let outcome = supervise(&ours, &pidfd, &sigfd, &mut relay, &mut on_report);
+    // The user's terminal is restored here at the latest (error paths included).
+    relay.finish();
     let _ = signal::set_mask(&old_mask);
     outcome
 }
@@ -150,15 +155,23 @@ enum Trim {
     Done,
 }
 
+/// Signals that end a jail still being set up (INT, TERM, HUP, QUIT).
+const ABORTS_SETUP: [i32; 4] = [2, 15, 1, 3];
+
 fn supervise(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
     sigfd: &OwnedFd,
+    relay: &mut crate::pty::Relay,
     on_report: &mut dyn FnMut(&Report),
 ) -> Result<Outcome, SetupError> {
     let mut last: Option<Message> = None;
     let mut sock_open = true;
     let mut trim = Trim::NotYet;
+    // Until the report arrives the program process is still being set up, with signals blocked:
+    // a terminating signal then aborts the whole jail instead of waiting for the setup.
+    let mut started = false;
+    let mut aborted: Option<i32> = None;
     loop {
         let mut fds = vec![
             PollFd::new(pidfd, PollFlags::IN),
@@ -167,6 +180,7 @@ fn supervise(
         if sock_open {
             fds.push(PollFd::new(sock, PollFlags::IN));
         }
+        let slots = relay.poll_fds(&mut fds);
         let timeout = (trim == Trim::Pending).then_some(&TRIM_AFTER);
         match poll(&mut fds, timeout) {
             Ok(0) if trim == Trim::Pending => {
@@ -177,23 +191,41 @@ fn supervise(
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(SetupError::os("poll", "jail", e.into())),
         }
-        let init_done = !fds[0].revents().is_empty();
-        let sig_ready = !fds[1].revents().is_empty();
-        let sock_ready = sock_open && !fds[2].revents().is_empty();
+        let revents: Vec<PollFlags> = fds.iter().map(PollFd::revents).collect();
+        drop(fds);
+        let init_done = !revents[0].is_empty();
+        let sig_ready = !revents[1].is_empty();
+        let sock_ready = sock_open && !revents[2].is_empty();
         if sig_ready {
             while let Ok(Some(sig)) = signal::read_signalfd(sigfd.as_fd()) {
+                if relay.on_signal(sig.signo) {
+                    continue;
+                }
+                if !started && ABORTS_SETUP.contains(&sig.signo) {
+                    let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), Signal::KILL);
+                    aborted.get_or_insert(sig.signo);
+                    continue;
+                }
                 if let Some(s) = Signal::from_named_raw(sig.signo) {
                     let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), s);
                 }
             }
         }
+        relay.on_ready(slots, &revents);
         if sock_ready {
-            match protocol::recv(sock.as_fd()) {
-                Ok(Some(Message::Report(r))) => {
+            match protocol::recv_with_fd(sock.as_fd()) {
+                Ok(Some((Message::PtyMaster, master))) => {
+                    if let Some(master) = master {
+                        relay.attach(master)?;
+                    }
+                }
+                Ok(Some((Message::Report(r), _))) => {
+                    started = true;
                     on_report(&r);
+                    relay.start();
                     trim = Trim::Pending;
                 }
-                Ok(Some(m)) => {
+                Ok(Some((m, _))) => {
                     // An error from the program's process wins over init's later status report.
                     if !matches!(last, Some(Message::Error(_))) {
                         last = Some(m);
@@ -203,6 +235,7 @@ fn supervise(
             }
         }
         if init_done {
+            relay.finish();
             // Drain what the jail sent before it ended.
             while sock_open {
                 match rustix::event::poll(
@@ -212,9 +245,10 @@ fn supervise(
                         tv_nsec: 0,
                     }),
                 ) {
-                    Ok(n) if n > 0 => match protocol::recv(sock.as_fd()) {
-                        Ok(Some(Message::Report(r))) => on_report(&r),
-                        Ok(Some(m)) => {
+                    Ok(n) if n > 0 => match protocol::recv_with_fd(sock.as_fd()) {
+                        Ok(Some((Message::Report(r), _))) => on_report(&r),
+                        Ok(Some((Message::PtyMaster, _))) => {}
+                        Ok(Some((m, _))) => {
                             if !matches!(last, Some(Message::Error(_))) {
                                 last = Some(m);
                             }
@@ -227,11 +261,14 @@ fn supervise(
             let status =
                 rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED)
                     .ctx("waitid", || "jail init".into())?;
+            if let Some(sig) = aborted {
+                return Ok(Outcome::Signaled(sig));
+            }
             return match last {
                 Some(Message::Error(e)) => Err(e),
                 Some(Message::Exited(c)) => Ok(Outcome::Exited(c)),
                 Some(Message::Signaled(s)) => Ok(Outcome::Signaled(s)),
-                Some(Message::Report(_)) | None => {
+                Some(Message::Report(_) | Message::PtyMaster) | None => {
                     let st = status.as_ref();
                     match st.and_then(|s| s.terminating_signal()) {
                         Some(sig) => Ok(Outcome::Signaled(sig)),

@@ -42,6 +42,16 @@ pub struct JailSpec {
     /// read-only and read-write binds.
     #[serde(default)]
     pub exec_paths: Vec<PathBuf>,
+    /// The jail's own pseudo-terminal (`--tty`); `None`: fds 0-2 pass through unchanged and the
+    /// program has no controlling terminal. See docs/terminal.md.
+    #[serde(default)]
+    pub tty: Option<crate::pty::TtyPlan>,
+    /// TCP ports the program may connect to (Landlock, ABI >= 4); `None`: not restricted.
+    #[serde(default)]
+    pub tcp_connect: Option<Vec<u16>>,
+    /// TCP ports the program may bind; `None`: not restricted.
+    #[serde(default)]
+    pub tcp_bind: Option<Vec<u16>>,
 }
 
 /// Whether a kernel-dependent protection must be enforced, may degrade, or is not wanted.

@@ -1,4 +1,5 @@
 //! ironpen-policy: pure policy data — parsing, validation, the seccomp compiler.
-//! No I/O and no `unsafe` here, so everything can be property-tested and fuzzed.
+//! No I/O and no raw memory access here (the workspace forbids it), so everything can be
+//! property-tested and fuzzed.
 
 pub mod seccomp;

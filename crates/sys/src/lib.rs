@@ -15,6 +15,7 @@ pub mod process;
 pub mod raw;
 pub mod seccomp;
 pub mod signal;
+pub mod tty;
 
 use std::io;
 
