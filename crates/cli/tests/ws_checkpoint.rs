@@ -91,7 +91,7 @@ fn checkpoint_and_rollback_survive_sigkill_at_random_points() {
         "k",
         &base,
         &[],
-        "i=0; while [ $i -lt 1500 ]; do echo $i > f$i; i=$((i+1)); done; mkdir d; ln -s f1 d/l",
+        "i=0; while [ $i -lt 800 ]; do echo $i > f$i; i=$((i+1)); done; mkdir d; ln -s f1 d/l",
     ));
     let upper = env.ws_root(who).join("k/layers/0/upper");
     let cps = env.ws_root(who).join("k/checkpoints");
@@ -126,7 +126,7 @@ fn checkpoint_and_rollback_survive_sigkill_at_random_points() {
     println!("seed {seed}, full rollback {full:?}");
     let mut rng = Rng(seed);
     let mut outcomes = [0usize; 2];
-    for i in 0..24 {
+    for i in 0..16 {
         // Alternate between the two states; kill somewhere in 0..1.2x the full duration.
         let target = if i % 2 == 0 { "b" } else { "a" };
         let delay = Duration::from_micros(
