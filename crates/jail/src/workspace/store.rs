@@ -234,76 +234,35 @@ pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
         };
         match (&sdir, &ddir) {
             (Some(s), Some(d)) => finish(s.as_fd(), d.as_fd(), &name, st, as_root),
-            _ => {
-                // The root directory itself: through its parent-less fds.
-                let _ = rfs::fchmod(
-                    &rfs::open(
-                        dst,
-                        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                        Mode::empty(),
-                    )
-                    .map_err(|e| WsError::io("open", dst, e.into()))?,
-                    Mode::from_raw_mode(st.st_mode & 0o7777),
-                );
-                if as_root {
-                    let _ = rfs::chownat(
-                        CWD_FD(),
-                        dst,
-                        Some(rustix::fs::Uid::from_raw(st.st_uid)),
-                        Some(rustix::fs::Gid::from_raw(st.st_gid)),
-                        AtFlags::SYMLINK_NOFOLLOW,
-                    );
-                    let _ = rfs::chmodat(
-                        CWD_FD(),
-                        dst,
-                        Mode::from_raw_mode(st.st_mode & 0o7777),
-                        AtFlags::empty(),
-                    );
-                }
-                copy_root_xattrs(src, dst);
-                Ok(())
-            }
+            _ => finish_root(src, dst, st, as_root),
         }
         .map_err(|e| err(rel, "copy metadata", e))?;
     }
     Ok(())
 }
 
-#[allow(non_snake_case)]
-fn CWD_FD() -> BorrowedFd<'static> {
-    rfs::CWD
-}
-
-fn copy_root_xattrs(src: &Path, dst: &Path) {
-    if let (Some(sp), Some(dp)) = (src.parent(), dst.parent()) {
-        if let (Ok(s), Ok(d), Some(sn), Some(dn)) = (
-            rfs::open(
-                sp,
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-            ),
-            rfs::open(
-                dp,
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-            ),
-            src.file_name(),
-            dst.file_name(),
-        ) {
-            let list = proc_path(s.as_fd(), sn.as_bytes());
-            let to = proc_path(d.as_fd(), dn.as_bytes());
-            let mut buf = vec![0u8; 65536];
-            if let Ok(n) = rfs::llistxattr(&list, &mut buf[..]) {
-                let mut val = vec![0u8; 65536];
-                for key in buf[..n].split(|&b| b == 0).filter(|k| !k.is_empty()) {
-                    let key = OsStr::from_bytes(key);
-                    if let Ok(len) = rfs::lgetxattr(&list, key, &mut val[..]) {
-                        let _ = rfs::lsetxattr(&to, key, &val[..len], XattrFlags::empty());
-                    }
-                }
-            }
-        }
+/// The copied tree's top directory: through directory fds (it has no parent fd here).
+fn finish_root(src: &Path, dst: &Path, st: &rfs::Stat, as_root: bool) -> std::io::Result<()> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let s = rfs::open(src, flags, Mode::empty())?;
+    let d = rfs::open(dst, flags, Mode::empty())?;
+    if as_root {
+        rfs::fchown(
+            &d,
+            Some(rustix::fs::Uid::from_raw(st.st_uid)),
+            Some(rustix::fs::Gid::from_raw(st.st_gid)),
+        )?;
     }
+    let mut list = vec![0u8; 65536];
+    let n = rfs::flistxattr(&s, &mut list[..]).unwrap_or(0);
+    let mut val = vec![0u8; 65536];
+    for key in list[..n].split(|&b| b == 0).filter(|k| !k.is_empty()) {
+        let key = OsStr::from_bytes(key);
+        let len = rfs::fgetxattr(&s, key, &mut val[..])?;
+        rfs::fsetxattr(&d, key, &val[..len], XattrFlags::empty())?;
+    }
+    rfs::fchmod(&d, Mode::from_raw_mode(st.st_mode & 0o7777))?;
+    Ok(())
 }
 
 /// Owner (as root), xattrs, then mode (chown clears setuid bits, so mode comes last).
