@@ -7,6 +7,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 mod check;
 mod pax;
 mod policy;
+mod policy_run;
 mod run;
 mod shell;
 mod ws;
@@ -27,8 +28,10 @@ enum Command {
     Shell(Box<shell::ShellArgs>),
     /// Is this kernel and CPU fit to run a jail? (exit 0 fit, 1 unfit, 2 unknown)
     Check(check::CheckArgs),
-    /// Inspect policies: `ironpen policy explain` prints a seccomp profile's decisions.
+    /// Inspect policies: show, check and score policy files; explain seccomp profiles.
     Policy(policy::PolicyArgs),
+    /// Write a commented policy file from a few questions (or --answers FILE, or --yes).
+    Init(policy::InitArgs),
     /// Read or write a binary's PaX-style marking (user.pax.flags), e.g. `m` for JITs.
     Pax(pax::PaxArgs),
     /// Copy-on-write workspaces: list, show, diff, checkpoint, rollback, export, apply, rm (see
@@ -82,6 +85,7 @@ fn main() {
         Command::Check(args) => check::run(&args),
         Command::Policy(args) => policy::run(&args),
         Command::Pax(args) => pax::run(&args),
+        Command::Init(args) => policy::init(&args),
         Command::Ws(args) => ws::run(&args),
     };
     match result {

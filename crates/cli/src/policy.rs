@@ -2,10 +2,12 @@
 //! profile decides for every syscall of an architecture, from the same compile step `run` uses.
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use ironpen_policy::model::init::{generate, Answers, QUESTIONS};
+use ironpen_policy::model::Source;
 use ironpen_policy::seccomp::{
     compile, default_profile, explain, explain_text, parse_profile, summary, verify, Arch, Filter,
     OciContext,
@@ -21,6 +23,33 @@ pub struct PolicyArgs {
 pub enum PolicyCommand {
     /// Print the compiled seccomp filter's decision for every syscall.
     Explain(ExplainArgs),
+    /// Print the fully merged policy (includes, booleans and --set applied) as TOML.
+    Show(PolicyFileArgs),
+    /// Validate a policy: exit 0 when it loads and merges, 125 with file:line:col otherwise.
+    Check(PolicyFileArgs),
+    /// Rate a policy's exposure from 0 (locked down) to 10 (no isolation), protection by
+    /// protection.
+    Score(ScoreArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PolicyFileArgs {
+    /// A policy FILE or a built-in profile (@default, @strict, @compute, @network-client,
+    /// @server, @dev-tools).
+    #[arg(value_name = "FILE|@NAME")]
+    pub policy: String,
+    /// Set a boolean the policy declares (repeatable), e.g. --set network=true.
+    #[arg(long, value_name = "NAME=true|false", action = clap::ArgAction::Append)]
+    pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub file: PolicyFileArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -61,6 +90,29 @@ impl From<ArchArg> for Arch {
 pub fn run(args: &PolicyArgs) -> Result<i32> {
     match &args.command {
         PolicyCommand::Explain(a) => explain_cmd(a),
+        PolicyCommand::Show(a) => {
+            let p = crate::policy_run::load_policy(&a.policy, &a.set)?;
+            emit(&p.to_toml())
+        }
+        PolicyCommand::Check(a) => {
+            let p = crate::policy_run::load_policy(&a.policy, &a.set)?;
+            // What `run` would refuse (grants not enforced yet) fails the check too.
+            crate::policy_run::request_from_policy(&p)?;
+            emit(&format!(
+                "{}: ok ({} sources merged)\n",
+                a.policy,
+                p.sources.len()
+            ))
+        }
+        PolicyCommand::Score(a) => {
+            let p = crate::policy_run::load_policy(&a.file.policy, &a.file.set)?;
+            let s = ironpen_policy::score::score(&p);
+            if a.json {
+                emit(&format!("{}\n", serde_json::to_string_pretty(&s)?))
+            } else {
+                emit(&s.to_string())
+            }
+        }
     }
 }
 
@@ -147,5 +199,102 @@ fn normalize_cap(c: &str) -> String {
         up
     } else {
         format!("CAP_{up}")
+    }
+}
+
+/// Options of `ironpen init`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Questions are read line by line from standard input, so answers can be \
+piped: printf 'server\\nserver\\n80\\n' | ironpen init -o web.toml\n\
+An answers FILE is TOML with the question keys: purpose, network, ports, writable, readable, jit, \
+priority; missing keys take the default."
+)]
+pub struct InitArgs {
+    /// Take the answers from this TOML file instead of asking.
+    #[arg(long, value_name = "FILE", conflicts_with = "yes")]
+    pub answers: Option<std::path::PathBuf>,
+    /// Take every default answer without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Write the policy here instead of standard output (an existing file is not replaced).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+/// Ask each question on stderr and read its answer from stdin (a terminal or a pipe). At end of
+/// input the remaining questions take their defaults.
+fn ask(answers: &mut Answers) -> Result<()> {
+    let stdin = std::io::stdin();
+    let interactive = stdin.is_terminal();
+    let mut lines = stdin.lock().lines();
+    for q in QUESTIONS {
+        loop {
+            let choices = if q.choices.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", q.choices.join("/"))
+            };
+            eprint!("{}{choices} ({}): ", q.prompt, q.default);
+            let line = match lines.next() {
+                Some(l) => {
+                    let l = l.context("reading an answer from standard input")?;
+                    if !interactive {
+                        // Over a pipe nothing echoes the answer: show it after its question.
+                        eprintln!("{l}");
+                    }
+                    l
+                }
+                None => {
+                    eprintln!("(end of input: {} = {})", q.key, q.default);
+                    String::new()
+                }
+            };
+            match answers.answer(q, &line) {
+                Ok(()) => break,
+                Err(e) if line.is_empty() => bail!("{}: {e}", q.key),
+                Err(e) => eprintln!("ironpen: {e}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn init(a: &InitArgs) -> Result<i32> {
+    let mut answers = Answers::default();
+    if let Some(path) = &a.answers {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--answers {}: cannot read", path.display()))?;
+        answers = Answers::from_toml(&path.display().to_string(), &text)?;
+    } else if !a.yes {
+        ask(&mut answers)?;
+    }
+    let text = generate(&answers);
+    // The generated policy must load like any other: check it before handing it out.
+    let mut loader = |name: &str, _: Option<&str>| -> Result<Source, String> {
+        if name == "init.toml" {
+            Ok(Source {
+                name: name.into(),
+                text: text.clone(),
+            })
+        } else {
+            Err("not available while checking a generated policy".into())
+        }
+    };
+    ironpen_policy::model::load("init.toml", &[], &mut loader, &crate::policy_run::vars())
+        .context("the generated policy does not load here")?;
+    match &a.output {
+        Some(path) => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .with_context(|| format!("-o {}: cannot create", path.display()))?;
+            f.write_all(text.as_bytes())
+                .with_context(|| format!("-o {}: cannot write", path.display()))?;
+            eprintln!("ironpen: wrote {}", path.display());
+            Ok(0)
+        }
+        None => emit(&text),
     }
 }

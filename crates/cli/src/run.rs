@@ -115,6 +115,13 @@ pub struct RunArgs {
     /// With --require-fit: require an advisory database with at least this sequence number.
     #[arg(long = "min-sequence", value_name = "N", requires = "require_fit")]
     pub min_sequence: Option<u64>,
+    /// Policy to run under: a FILE or a built-in profile (@default, @strict, @compute,
+    /// @network-client, @server, @dev-tools). Command-line options are applied on top of it.
+    #[arg(short = 'p', long, value_name = "FILE|@NAME")]
+    pub policy: Option<String>,
+    /// Set a boolean the policy declares (repeatable), e.g. --set network=true.
+    #[arg(long, value_name = "NAME=true|false", action = clap::ArgAction::Append)]
+    pub set: Vec<String>,
     /// Give the jail its own pseudo-terminal: "auto" (when stdin is a terminal), "always" or
     /// "never". With it, ironpen relays between your terminal (raw mode, always restored) and
     /// the jail's; the program cannot reach your terminal (TIOCSTI injection, other ptys).
@@ -205,7 +212,9 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         tty: args.tty,
         allow_connect: args.allow_connect,
         allow_bind: args.allow_bind,
+        ..Request::default()
     };
+    let request = crate::policy_run::with_policy(args.policy.as_deref(), &args.set, request)?;
     let chdir_given = request.chdir.is_some();
     let mut spec = request.plan()?;
     // Workspace: held locked until the jail has ended.
@@ -248,12 +257,18 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
     };
     match ironpen_jail::spawn::run_with_report(&spec, on_report) {
         Ok(outcome) => {
-            if let (true, Outcome::Signaled(sig)) = (mdwe_on, outcome) {
+            // Killed by the signal, or a shell reporting it as 128+N.
+            let crash = match outcome {
+                Outcome::Signaled(sig) => Some(sig),
+                Outcome::Exited(code) => Some(code - 128),
+            };
+            if let (true, Some(sig)) = (mdwe_on, crash) {
                 if JIT_CRASH_SIGNALS.contains(&sig) {
                     // A JIT refused writable+executable memory typically dies like this.
                     eprintln!(
-                        "ironpen: the program was killed by signal {sig} with memory-deny-write-execute on; \
-                         if it is a JIT (node, java, ...): `ironpen pax set PROGRAM m` or --allow-jit"
+                        "ironpen: the program died of signal {sig} with memory-deny-write-execute on; \
+                         if a JIT (node, java, ...) was started by another program: \
+                         `ironpen pax set PROGRAM m` or --allow-jit"
                     );
                 }
             }

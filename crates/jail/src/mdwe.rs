@@ -44,10 +44,17 @@ pub(crate) fn apply(spec: &JailSpec) -> Result<Entry, SetupError> {
             );
             return Ok(Entry::full(FEATURE, notes.join("; ")));
         }
-        let why = format!(
-            "{} is marked m ({XATTR}={}): JIT allowed, no W^X",
-            m.file, m.raw
-        );
+        let why = if m.builtin {
+            format!(
+                "{} is a known JIT runtime (built-in PaX-style m exception): JIT allowed, no W^X",
+                m.file
+            )
+        } else {
+            format!(
+                "{} is marked m ({XATTR}={}): JIT allowed, no W^X",
+                m.file, m.raw
+            )
+        };
         if spec.mdwe == Protection::Required {
             return Err(SetupError::other(
                 FEATURE,
@@ -91,13 +98,79 @@ struct Mark {
     file: String,
     raw: String,
     flags: PaxFlags,
+    /// From ironpen's built-in list of JIT runtimes, not from the file's own xattr.
+    builtin: bool,
 }
+
+/// JIT runtimes that cannot run under W^X, exempted like a distribution's PaX markings do
+/// (Gentoo marks these `m` when it installs them). Matched on the file name of the program ironpen
+/// starts (or its `#!` interpreter) after resolving symlinks. A program started by another
+/// program (e.g. node from a shell script) inherits MDWE: see docs/mdwe.md.
+const KNOWN_JITS: &[&str] = &[
+    "node",
+    "nodejs",
+    "deno",
+    "bun",
+    "java",
+    "jshell",
+    "dotnet",
+    "mono",
+    "luajit",
+    "pypy",
+    "pypy3",
+    "julia",
+    "qemu-system-x86_64",
+    "qemu-x86_64",
+];
 
 /// The first valid marking among the program and, for a `#!` script, its interpreter (and the
 /// program `#!/usr/bin/env NAME` names). Invalid markings are ignored (the binary gets the
 /// default protections) and noted.
 fn find_mark(spec: &JailSpec, program: &str) -> (Option<Mark>, Vec<String>) {
     let mut notes = Vec::new();
+    let candidates = candidates_of(spec, program);
+    for file in candidates.iter().cloned() {
+        match pax::read_raw(std::path::Path::new(&file)) {
+            Ok(Some(raw)) => match PaxFlags::parse(&raw) {
+                Ok(flags) if !flags.is_empty() => {
+                    let builtin = false;
+                    return (
+                        Some(Mark {
+                            file,
+                            raw,
+                            flags,
+                            builtin,
+                        }),
+                        notes,
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => notes.push(format!("ignored marking of {file}: {e}")),
+            },
+            Ok(None) => {}
+            // Unreadable attributes (e.g. an execute-only file) count as "no marking".
+            Err(_) => {}
+        }
+    }
+    for file in candidates_builtin(&candidates) {
+        if let Ok(flags) = PaxFlags::parse("m") {
+            let raw = "m".to_string();
+            return (
+                Some(Mark {
+                    file,
+                    raw,
+                    flags,
+                    builtin: true,
+                }),
+                notes,
+            );
+        }
+    }
+    (None, notes)
+}
+
+/// The program and its `#!` interpreter(s), as `find_mark` considers them.
+fn candidates_of(spec: &JailSpec, program: &str) -> Vec<String> {
     let mut candidates = vec![program.to_string()];
     if let Some((interp, arg)) = shebang(program) {
         let is_env = interp.rsplit('/').next() == Some("env");
@@ -108,21 +181,16 @@ fn find_mark(spec: &JailSpec, program: &str) -> (Option<Mark>, Vec<String>) {
             }
         }
     }
-    for file in candidates {
-        match pax::read_raw(std::path::Path::new(&file)) {
-            Ok(Some(raw)) => match PaxFlags::parse(&raw) {
-                Ok(flags) if !flags.is_empty() => {
-                    return (Some(Mark { file, raw, flags }), notes);
-                }
-                Ok(_) => {}
-                Err(e) => notes.push(format!("ignored marking of {file}: {e}")),
-            },
-            Ok(None) => {}
-            // Unreadable attributes (e.g. an execute-only file) count as "no marking".
-            Err(_) => {}
-        }
-    }
-    (None, notes)
+    candidates
+}
+
+/// Candidates whose real file (symlinks resolved) is a known JIT runtime.
+fn candidates_builtin(candidates: &[String]) -> impl Iterator<Item = String> + '_ {
+    candidates.iter().filter_map(|c| {
+        let real = std::fs::canonicalize(c).ok()?;
+        let name = real.file_name()?.to_str()?;
+        KNOWN_JITS.contains(&name).then(|| c.clone())
+    })
 }
 
 /// `#!INTERPRETER [ARG]` of a script, as the kernel splits it (one optional argument).

@@ -60,6 +60,9 @@ pub struct Request {
     pub allow_jit: bool,
     /// Extra places where Landlock allows execution (`--allow-exec DIR`).
     pub allow_exec: Vec<String>,
+    /// Named syscall sets applied on top of the seccomp profile, in order: `(set, allow)`
+    /// (policy files' `seccomp.add_sets` / `remove_sets`).
+    pub seccomp_sets: Vec<(String, bool)>,
     /// `--tty`: `auto` (or unset), `always`, `never`.
     pub tty: Option<String>,
     /// TCP ports the program may connect to / bind (`--allow-connect`, `--allow-bind`: a port or
@@ -225,13 +228,14 @@ impl Request {
         let filter = match self.seccomp.as_deref() {
             // The built-in profile compiles on every architecture we ship (tested); the spawn
             // compiles it once, right before the clone.
-            None | Some("default") => {
+            None | Some("default") if self.seccomp_sets.is_empty() => {
                 let filter = sc::default_profile();
                 return Ok(Some(SeccompPlan {
                     profile: "default".into(),
                     filter,
                 }));
             }
+            None | Some("default") => sc::default_profile(),
             Some("none") => return Ok(None),
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -242,6 +246,7 @@ impl Request {
                     .map_err(|e| SpecError::new("--seccomp", path, e.to_string()))?
             }
         };
+        let filter = with_sets(filter, &self.seccomp_sets)?;
         // A profile from a file is compiled here too, so a bad one is reported (naming the file)
         // before anything runs.
         sc::compile(&filter, arch).map_err(|e| {
@@ -251,7 +256,10 @@ impl Request {
                 format!("does not compile: {e}"),
             )
         })?;
-        let profile = self.seccomp.clone().unwrap_or_else(|| "default".into());
+        let mut profile = self.seccomp.clone().unwrap_or_else(|| "default".into());
+        for (set, allow) in &self.seccomp_sets {
+            profile.push_str(&format!(" {}{set}", if *allow { '+' } else { '-' }));
+        }
         Ok(Some(SeccompPlan { profile, filter }))
     }
 
@@ -328,6 +336,31 @@ impl Request {
         }
         Ok(env)
     }
+}
+
+/// Apply named sets: a denied set replaces the profile's rules for its members; an allowed set
+/// leaves members the profile already allows (perhaps by argument, like clone) as they are.
+fn with_sets(mut filter: sc::Filter, sets: &[(String, bool)]) -> Result<sc::Filter, SpecError> {
+    for (set, allow) in sets {
+        let action = if *allow {
+            sc::Action::Allow
+        } else {
+            sc::Action::Errno(sc::EPERM)
+        };
+        let mut one = sc::Filter::new(sc::Action::Allow);
+        one.apply_set(set, action)
+            .map_err(|e| SpecError::new("seccomp set", set, e.to_string()))?;
+        for (name, rules) in one.syscalls {
+            let allowed = filter
+                .syscalls
+                .get(&name)
+                .is_some_and(|r| r.iter().any(|r| r.action == sc::Action::Allow));
+            if !(*allow && allowed) {
+                filter.syscalls.insert(name, rules);
+            }
+        }
+    }
+    Ok(filter)
 }
 
 /// `--allow-connect`/`--allow-bind` values: port numbers or `none`. No values: not restricted.

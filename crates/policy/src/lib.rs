@@ -2,4 +2,6 @@
 //! No I/O and no raw memory access here (the workspace forbids it), so everything can be
 //! property-tested and fuzzed.
 
+pub mod model;
+pub mod score;
 pub mod seccomp;

@@ -2,12 +2,14 @@
 //! syscall: `{"name":..., "ret":N}` or `{"name":..., "errno":N}`. Tests run it as a child
 //! process, one per scenario, because a loaded filter cannot be removed.
 //!
-//! Usage: seccomp-probe default | jailed | notify | long | exec PROGRAM ARGS...
+//! Usage: seccomp-probe default | jailed | jailed-all | notify | long | exec PROGRAM ARGS...
 //! (`jailed` makes the `default` checks without loading anything: run it inside a jail.)
 
 use std::os::fd::AsFd;
 
-use ironpen_policy::seccomp::{compile, default_profile, Action, Arch, Filter, Rule};
+use ironpen_policy::seccomp::{
+    compile, default_profile, reference, Action, Arch, Filter, Rule, SeccompData,
+};
 use ironpen_sys::raw::{self, NoArgs, Zeroed};
 use ironpen_sys::seccomp::{
     install_filter, notif_id_valid, notif_recv, notif_send, FilterFlags, SeccompNotifResp,
@@ -92,6 +94,28 @@ fn probe_default(load_filter: bool) {
     );
 }
 
+/// Every syscall the default profile refuses (with all-zero arguments, per the reference
+/// evaluator), made from inside a jail: one line `{"name":..., "expected":E, "errno":N}` (or
+/// `"ret"` when it got through). Calls that could alter this process are skipped by
+/// `raw::zero_args` and listed as `"skipped":true`.
+fn probe_deny_set() {
+    let arch = Arch::native().expect("x86_64 or aarch64");
+    let filter = default_profile();
+    for (nr, name) in arch.table().iter() {
+        let data = SeccompData::new(arch, nr, [0; 6]);
+        let Action::Errno(expected) = reference(&filter, arch, &data) else {
+            continue;
+        };
+        match raw::zero_args(nr) {
+            None => println!("{{\"name\":\"{name}\",\"expected\":{expected},\"skipped\":true}}"),
+            Some(Ok(v)) => println!("{{\"name\":\"{name}\",\"expected\":{expected},\"ret\":{v}}}"),
+            Some(Err(e)) => {
+                println!("{{\"name\":\"{name}\",\"expected\":{expected},\"errno\":{e}}}")
+            }
+        }
+    }
+}
+
 /// getppid goes to the supervisor (this process's main thread); a second thread makes it.
 fn probe_notify() {
     let mut f = Filter::new(Action::Allow);
@@ -174,6 +198,7 @@ fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("default") => probe_default(true),
         Some("jailed") => probe_default(false),
+        Some("jailed-all") => probe_deny_set(),
         Some("notify") => probe_notify(),
         Some("long") => probe_long(),
         Some("exec") => {
@@ -187,7 +212,7 @@ fn main() {
         }
         other => {
             eprintln!(
-                "usage: seccomp-probe default|jailed|notify|long|exec PROGRAM ARGS... (got {other:?})"
+                "usage: seccomp-probe default|jailed|jailed-all|notify|long|exec PROGRAM ARGS... (got {other:?})"
             );
             std::process::exit(2);
         }

@@ -1,0 +1,167 @@
+//! docs/policy.md, generated from this table and the built-in profiles. A test checks that the
+//! table names exactly the keys the model accepts (from the parser's own list of valid keys) and
+//! that every example parses, and another that docs/policy.md is current.
+
+use super::BUILTINS;
+
+/// One key of the schema: (section, key, type, default, meaning, example line).
+pub type KeyDoc = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+/// Every key of a policy file. Section "" is the top level.
+pub const KEYS: &[KeyDoc] = &[
+    ("", "include", "list of strings", "[]", "Layers merged before this file, in order: `@name` for a built-in profile, or a path relative to this file.", r#"include = ["@default", "./base.toml"]"#),
+    ("", "description", "string", "none", "What the policy is for.", r#"description = "nightly report builder""#),
+    ("filesystem", "ro", "list of strings", "[]", "Host paths bound read-only (nosuid, nodev): `\"PATH\"` (same place in the jail) or `\"HOST:JAIL\"`.", r#"ro = ["/srv/data:/data"]"#),
+    ("filesystem", "rw", "list of strings", "[]", "Host paths bound read-write (nosuid, nodev), same forms as `ro`.", r#"rw = ["${PWD}"]"#),
+    ("filesystem", "tmpfs", "list of strings", "[]", "Fresh, empty tmpfs mounts at these jail paths.", r#"tmpfs = ["/var/cache/app"]"#),
+    ("filesystem", "symlinks", "list of tables {target, link}", "[]", "Symbolic links created in the jail.", r#"symlinks = [{ target = "/usr/bin/python3", link = "/usr/local/bin/python" }]"#),
+    ("filesystem", "masks", "list of strings", "[]", "Jail directories hidden under an empty tmpfs (mounted after every bind, so they can hide part of one).", r#"masks = ["/data/secrets"]"#),
+    ("filesystem", "remove", "list of strings", "[]", "Takes back earlier layers' ro, rw, tmpfs, mask and symlink grants at these jail paths (applied before this layer's own grants).", r#"remove = ["/data"]"#),
+    ("filesystem", "chdir", "string", "the jail user's home", "Working directory in the jail.", r#"chdir = "/data""#),
+    ("network", "mode", "\"none\" | \"host\"", "\"none\"", "`none`: a private network namespace with only loopback; `host`: the host's network.", r#"mode = "host""#),
+    ("network", "tcp_connect", "list of integers", "not restricted", "TCP ports the program may connect to (Landlock, Linux 6.7+); `[]`: none. Layers add ports.", r#"tcp_connect = [443]"#),
+    ("network", "tcp_bind", "list of integers", "not restricted", "TCP ports the program may bind (0: the ephemeral range); `[]`: none. Layers add ports.", r#"tcp_bind = [80, 443]"#),
+    ("identity", "uid", "integer", "the caller's (0 when started as root)", "User id inside the jail.", r#"uid = 1000"#),
+    ("identity", "gid", "integer", "the caller's (0 when started as root)", "Group id inside the jail.", r#"gid = 1000"#),
+    ("identity", "hostname", "string", "\"ironpen\"", "Host name inside the jail.", r#"hostname = "builder""#),
+    ("capabilities", "add", "list of strings", "[]", "Capabilities the program holds (ambient), capabilities(7) names without `CAP_`.", r#"add = ["net_bind_service"]"#),
+    ("capabilities", "remove", "list of strings", "[]", "Takes back capabilities granted by earlier layers.", r#"remove = ["net_bind_service"]"#),
+    ("capabilities", "allow_dangerous", "\"yes-i-understand\"", "none", "Required to add a capability that weakens the jail itself (sys_admin, sys_ptrace, net_admin, dac_override, bpf, ...).", r#"allow_dangerous = "yes-i-understand""#),
+    ("seccomp", "profile", "string", "\"default\"", "`default` (ironpen's profile), `none`, or a profile FILE (OCI/Docker JSON or ironpen's JSON).", r#"profile = "default""#),
+    ("seccomp", "add_sets", "list of strings", "[]", "Named syscall sets (see docs/seccomp.md) allowed on top of the profile; rules the profile already has for allowed members (clone's flags, ioctl's requests) stay.", r#"add_sets = ["@aio"]"#),
+    ("seccomp", "remove_sets", "list of strings", "[]", "Named syscall sets refused with EPERM; also takes back earlier layers' `add_sets`.", r#"remove_sets = ["@network-io"]"#),
+    ("seccomp", "allow_dangerous", "\"yes-i-understand\"", "none", "Required to add a dangerous set (@debug, @mount, @namespaces, @bpf, @io-uring, ...).", r#"allow_dangerous = "yes-i-understand""#),
+    ("landlock", "mode", "\"best-effort\" | \"required\" | \"off\"", "\"best-effort\"", "Landlock file-system rules: what the kernel offers, all of it or refuse to start, or none.", r#"mode = "required""#),
+    ("landlock", "allow_exec", "list of strings", "[]", "Extra jail directories where executing files is allowed (binds are executable already).", r#"allow_exec = ["/tmp"]"#),
+    ("limits", "rlimits", "table of NAME = integer | \"unlimited\" | \"SOFT:HARD\"", "{}", "Resource limits (setrlimit(2) names without RLIMIT_, lower case); limits can only be lowered.", r#"rlimits = { nofile = 1024, core = 0 }"#),
+    ("limits", "memory", "string", "none", "Memory limit (cgroup). Not enforced yet: `run` refuses a policy that sets it.", r#"memory = "512M""#),
+    ("limits", "pids", "integer", "none", "Process count limit (cgroup). Not enforced yet: `run` refuses it.", r#"pids = 64"#),
+    ("limits", "cpu_percent", "integer", "none", "CPU share in percent of one CPU (cgroup). Not enforced yet: `run` refuses it.", r#"cpu_percent = 50"#),
+    ("environment", "set", "table of strings", "{}", "Variables set in the jail (which otherwise has PATH, HOME, TERM, LANG).", r#"set = { RUST_LOG = "info" }"#),
+    ("environment", "keep", "list of strings", "[]", "Variables copied from ironpen's environment, if set.", r#"keep = ["CARGO_HOME"]"#),
+    ("environment", "unset", "list of strings", "[]", "Takes back earlier layers' `set` and `keep` entries of these names.", r#"unset = ["CARGO_HOME"]"#),
+    ("terminal", "tty", "\"auto\" | \"always\" | \"never\"", "\"auto\"", "`auto`: a private pseudo-terminal relayed to yours when stdin is a terminal; `always`; `never` (the jail shares ironpen's standard streams). As `run --tty`.", r#"tty = "auto""#),
+    ("mdwe", "allow_jit", "boolean", "false", "Run without memory-deny-write-execute, for JIT compilers.", r#"allow_jit = true"#),
+    ("booleans.NAME", "default", "boolean", "(required)", "Value of the boolean when nothing sets it.", r#"default = false"#),
+    ("booleans.NAME", "description", "string", "(required)", "What turning it on grants.", r#"description = "Use the host's network""#),
+    ("booleans.NAME", "grants", "table (a policy without include, booleans, set)", "{}", "Merged after every file layer while the boolean is true.", r#"grants.network.mode = "host""#),
+    ("set", "NAME", "boolean", "the boolean's default", "Value of a boolean declared in this file or an included one; `--set NAME=true|false` is the last word.", r#"network = true"#),
+];
+
+const INTRO: &str = r#"# Policy files
+
+A policy is a TOML file describing one jail: what of the host it sees, its network, identity,
+capabilities, syscall filter, Landlock, limits, environment and terminal. It is the same model
+as `ironpen run`'s options; the options on the command line are applied last, on top of it.
+
+```sh
+ironpen run --policy ./build.toml -- make test       # or -p @dev-tools
+ironpen run -p @default --set network=true -- curl -sI https://example.org
+ironpen policy show ./build.toml                     # the fully merged policy, as TOML
+ironpen policy check ./build.toml                    # validate (exit 0, or 125 and file:line:col)
+ironpen policy score ./build.toml [--json]           # exposure 0 (locked down) .. 10
+ironpen init -o build.toml                           # a commented policy from a few questions
+```
+
+`ironpen init` asks what the jail is for (one-off program, server, computation, compiler in
+this directory), whether it needs the network and which ports, which host directories it must
+write and read, whether it runs a JIT, and security or compatibility first; it writes a
+commented policy that includes the matching built-in profile and flips the booleans. Answers
+come from a terminal or a pipe (one per line), from `--answers FILE` (TOML with the keys
+purpose, network, ports, writable, readable, jit, priority) or `--yes` (every default).
+
+This page is generated from the model (`ironpen_policy::model::reference`); a test keeps it
+current. Unknown keys are errors (with file:line:column and the nearest valid key), and so are
+wrong types, a path both read-only and read-write, a destination with `..`, an unknown
+capability or syscall set, a dangerous grant without its loud spelling, an include cycle and a
+missing include. Nothing runs on an invalid policy. Paths may use `${PWD}`, `${HOME}` and
+`${USER}`.
+
+## Layers and merge rules
+
+`include = [...]` lists the layers merged before the file itself, depth first, in order. The
+command line's options are the last layer. Merging a layer onto the ones before it:
+
+1. Its removals apply first: `filesystem.remove` (jail paths), `capabilities.remove`,
+   `seccomp.remove_sets`, `environment.unset`. A later layer takes back an earlier grant only
+   this way (or by setting a boolean to false); then its grants are added.
+2. Lists append, skipping entries already present (so the same grant twice is one grant).
+3. Scalars (`network.mode`, `identity.uid`, `landlock.mode`, ...) and table entries
+   (`environment.set.X`, `limits.rlimits.X`, `booleans.X`, `set.X`) of the later layer override.
+4. Each source is merged once: including a file that was already included changes nothing; a
+   file that includes itself, directly or not, is an error naming the cycle.
+5. Booleans are applied after every file layer and `--set`: each true boolean's `grants` are
+   merged as one more layer, in name order.
+6. The merged policy is validated as a whole: the same jail path granted twice in different
+   ways (read-only here, read-write there) is a conflict naming both places; take one back with
+   `filesystem.remove` first.
+
+On the command line, options append to the policy's lists (`--bind`, `--cap-add`, `--setenv`,
+...), options with a value override (`--uid`, `--chdir`, `--seccomp`, `--landlock`), and switches
+only add (`--share-net`, `--allow-jit`, `--strict`).
+
+## Booleans
+
+A profile declares named toggles; a user flips them in a file (`[set] network = true`) or with
+`--set network=true`:
+
+```toml
+[booleans.network]
+default = false
+description = "Use the host's network instead of a private one with only loopback"
+[booleans.network.grants.network]
+mode = "host"
+```
+
+Dangerous grants need a loud spelling: `allow_dangerous = "yes-i-understand"` in
+`[capabilities]` (sys_admin, sys_ptrace, net_admin, dac_override, bpf, ...) or `[seccomp]`
+(@debug, @mount, @namespaces, @bpf, @io-uring, ...). A boolean that grants one carries the
+spelling in its grants, so the profile's author wrote it once, knowingly.
+"#;
+
+const SCORE: &str = r#"## Exposure score
+
+`ironpen policy score FILE` rates the merged policy from 0 (locked down) to 10 (no isolation):
+each protection has a weight, and the score is the weight of the protections that are off
+divided by the total, times 10. Ratings: below 2 locked down, below 4.5 ok, below 7 medium,
+else exposed. `@default` scores 0.5; the host network plus `sys_admin` scores above 6.
+"#;
+
+/// The policy reference page (Markdown).
+pub fn reference() -> String {
+    let mut out = String::from(INTRO);
+    out.push_str("\n## Keys\n");
+    let mut section = "-";
+    for (sec, key, ty, default, meaning, example) in KEYS {
+        if *sec != section {
+            section = sec;
+            if sec.is_empty() {
+                out.push_str("\n### Top level\n\n");
+            } else {
+                out.push_str(&format!("\n### [{sec}]\n\n"));
+            }
+            out.push_str("| key | type | default | meaning | example |\n|---|---|---|---|---|\n");
+        }
+        out.push_str(&format!(
+            "| `{key}` | {} | {} | {} | `{}` |\n",
+            ty.replace('|', "\\|"),
+            default.replace('|', "\\|"),
+            meaning.replace('|', "\\|"),
+            example.replace('|', "\\|"),
+        ));
+    }
+    out.push_str("\n## Built-in profiles\n");
+    for (name, text) in BUILTINS {
+        out.push_str(&format!("\n### @{name}\n\n```toml\n{}```\n", text));
+    }
+    out.push('\n');
+    out.push_str(SCORE);
+    out
+}
