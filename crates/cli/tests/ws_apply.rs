@@ -101,3 +101,73 @@ fn export_then_dry_run_then_apply() {
         assert_eq!(seen, "one\ntwo\nfresh\nno-gone\n");
     }
 }
+
+/// Defense in depth: while `ws apply` writes into the base, another process keeps swapping a
+/// base directory with a symlink to a directory outside the base (`renameat2(RENAME_EXCHANGE)`
+/// in a loop). Apply may fail (it refuses to walk through a symlink) but never writes outside.
+#[test]
+fn apply_never_writes_through_a_symlink_swapped_into_the_base() {
+    let env = Env::new();
+    let who = Who::Caller;
+    let base = env.dir_for("base");
+    let outside = env.dir_for("outside");
+    fs::create_dir(base.join("a")).unwrap();
+    if is_root() {
+        std::os::unix::fs::lchown(base.join("a"), Some(65534), Some(65534)).unwrap();
+    }
+    ok(&env.run_in(
+        who,
+        "race",
+        &base,
+        &[],
+        "i=0; while [ $i -lt 300 ]; do echo $i > a/f$i; i=$((i+1)); done; mkdir a/sub; echo x > a/sub/x",
+    ));
+    std::os::unix::fs::symlink(&outside, base.join("a_link")).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let racer = {
+        let (stop, base) = (stop.clone(), base.clone());
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            // Apply may legitimately replace what it saw as a symlink: then one side is missing
+            // for a moment and the swap fails; keep going.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if rustix::fs::renameat_with(
+                    rustix::fs::CWD,
+                    base.join("a"),
+                    rustix::fs::CWD,
+                    base.join("a_link"),
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .is_ok()
+                {
+                    swaps += 1;
+                }
+            }
+            swaps
+        })
+    };
+    let mut outcomes = Vec::new();
+    for _ in 0..5 {
+        let o = env.ws(who, &["apply", "race"]);
+        outcomes.push((
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .next()
+                .map(String::from),
+        ));
+        assert!(matches!(o.status.code(), Some(0) | Some(125)), "{o:?}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = racer.join().unwrap();
+    assert!(swaps > 100, "the racer barely ran ({swaps} swaps)");
+    let leaked: Vec<_> = fs::read_dir(&outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "apply wrote outside the base: {leaked:?} (outcomes {outcomes:?})"
+    );
+    println!("{swaps} swaps, apply outcomes {outcomes:?}");
+}
