@@ -115,7 +115,11 @@ pub fn run(args: &WsArgs) -> anyhow::Result<i32> {
             };
             for ws in Workspace::list(&root)? {
                 let n = ws.meta().map(|m| m.layers.len()).unwrap_or(0);
-                println!("{}\t{} base(s)\t{}", ws.name, n, ws.dir.display());
+                let busy = match ws.lock(false) {
+                    Ok(_) => String::new(),
+                    Err(e) => format!("\t{}", e.reason),
+                };
+                println!("{}\t{} base(s)\t{}{busy}", ws.name, n, ws.dir.display());
             }
         }
         WsCmd::Show { name } => {

@@ -85,3 +85,55 @@ fn runs_continue_and_ws_list_show_rm() {
         assert!(fs::read_dir(&base).unwrap().next().is_none(), "{who:?}");
     }
 }
+
+#[test]
+fn several_bases_each_get_their_own_layer() {
+    for who in whos() {
+        let env = Env::new();
+        let (a, b) = (env.dir_for("a"), env.dir_for("b"));
+        fs::write(a.join("in-a"), "a\n").unwrap();
+        if is_root() {
+            std::os::unix::fs::lchown(a.join("in-a"), Some(65534), Some(65534)).unwrap();
+        }
+        let dir = env.ws_root(who).join("two");
+        let o = env.run(
+            who,
+            &[
+                "run",
+                "--workspace",
+                "two",
+                "--workspace-dir",
+                dir.to_str().unwrap(),
+                "--base",
+                a.to_str().unwrap(),
+                "--base",
+                b.to_str().unwrap(),
+                "--",
+                "sh",
+                "-c",
+                &format!(
+                    "rm {0}/in-a; echo new > {1}/in-b; pwd",
+                    a.display(),
+                    b.display()
+                ),
+            ],
+        );
+        // The first base is the working directory.
+        assert_eq!(ok(&o), format!("{}\n", a.display()));
+        let diff = ok(&env.ws(who, &["diff", "two"]));
+        assert_eq!(
+            diff,
+            format!("D  {}/in-a\nA  {}/in-b\n", a.display(), b.display()),
+            "{who:?}"
+        );
+        assert!(
+            a.join("in-a").exists() && !b.join("in-b").exists(),
+            "{who:?}: a base was written"
+        );
+        let show = ok(&env.ws(who, &["show", "two"]));
+        assert!(
+            show.contains("layers/0/upper") && show.contains("layers/1/upper"),
+            "{show}"
+        );
+    }
+}
