@@ -133,6 +133,14 @@ pub fn run(args: &WsArgs) -> anyhow::Result<i32> {
                     ws.upper(l).display()
                 );
             }
+            let cps = ws.checkpoints()?;
+            match cps.last() {
+                Some(last) => println!("{} checkpoint(s), latest {}", cps.len(), last.label),
+                None => println!("no checkpoints"),
+            }
+            if let Err(e) = ws.lock(false) {
+                println!("{}", e.reason);
+            }
         }
         WsCmd::Diff {
             name,
