@@ -273,6 +273,12 @@ impl Workspace {
                     ),
                 ));
             }
+            if ops
+                .iter()
+                .any(|op| matches!(op, MountOp::Overlay { lower, .. } if *lower == base))
+            {
+                continue;
+            }
             let layer = match meta.layers.iter().find(|l| l.base == base) {
                 Some(l) => l.clone(),
                 None => {
