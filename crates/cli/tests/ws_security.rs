@@ -48,6 +48,7 @@ fn privileges_set_in_a_workspace_grant_nothing_and_the_base_is_never_modified() 
         let script = "set +e; chmod u+s cat; cp cat cat2; chmod 4755 cat2; \
                       setcap cap_setuid,cap_net_raw+ep cat2 2>/dev/null; \
                       chmod u+s suidroot 2>/dev/null; echo x >> suidroot 2>/dev/null; \
+                      touch -a suidroot 2>/dev/null; chown 1:1 cat 2>/dev/null; \
                       rm -rf d f; ls -A; true";
         let out = ok(&env.run_in(
             who,
@@ -60,6 +61,8 @@ fn privileges_set_in_a_workspace_grant_nothing_and_the_base_is_never_modified() 
                 "fowner",
                 "--cap-add",
                 "chown",
+                "--cap-add",
+                "dac_override",
             ],
             script,
         ));
