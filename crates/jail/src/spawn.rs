@@ -155,6 +155,16 @@ enum Trim {
     Done,
 }
 
+/// Is a message waiting on the socket?
+fn readable(sock: &OwnedFd) -> bool {
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let mut fds = [PollFd::new(sock, PollFlags::IN)];
+    matches!(poll(&mut fds, Some(&zero)), Ok(n) if n > 0)
+}
+
 /// Signals that end a jail still being set up (INT, TERM, HUP, QUIT).
 const ABORTS_SETUP: [i32; 4] = [2, 15, 1, 3];
 
@@ -196,21 +206,6 @@ fn supervise(
         let init_done = !revents[0].is_empty();
         let sig_ready = !revents[1].is_empty();
         let sock_ready = sock_open && !revents[2].is_empty();
-        if sig_ready {
-            while let Ok(Some(sig)) = signal::read_signalfd(sigfd.as_fd()) {
-                if relay.on_signal(sig.signo) {
-                    continue;
-                }
-                if !started && ABORTS_SETUP.contains(&sig.signo) {
-                    let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), Signal::KILL);
-                    aborted.get_or_insert(sig.signo);
-                    continue;
-                }
-                if let Some(s) = Signal::from_named_raw(sig.signo) {
-                    let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), s);
-                }
-            }
-        }
         relay.on_ready(slots, &revents);
         if sock_ready {
             match protocol::recv_with_fd(sock.as_fd()) {
@@ -232,6 +227,22 @@ fn supervise(
                     }
                 }
                 Ok(None) | Err(_) => sock_open = false,
+            }
+        }
+        if sig_ready {
+            while let Ok(Some(sig)) = signal::read_signalfd(sigfd.as_fd()) {
+                if relay.on_signal(sig.signo) {
+                    continue;
+                }
+                // Still in setup, unless the start report is already waiting on the socket.
+                if !started && ABORTS_SETUP.contains(&sig.signo) && !readable(sock) {
+                    let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), Signal::KILL);
+                    aborted.get_or_insert(sig.signo);
+                    continue;
+                }
+                if let Some(s) = Signal::from_named_raw(sig.signo) {
+                    let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), s);
+                }
             }
         }
         if init_done {
