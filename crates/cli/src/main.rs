@@ -10,6 +10,7 @@ mod policy;
 mod policy_run;
 mod run;
 mod shell;
+mod ws;
 
 /// Strong, light isolation for one program.
 #[derive(Parser, Debug)]
@@ -33,6 +34,9 @@ enum Command {
     Init(policy::InitArgs),
     /// Read or write a binary's PaX-style marking (user.pax.flags), e.g. `m` for JITs.
     Pax(pax::PaxArgs),
+    /// Copy-on-write workspaces: list, show, diff, checkpoint, rollback, export, apply, rm (see
+    /// `ironpen run --workspace`).
+    Ws(ws::WsArgs),
 }
 
 /// Exit status meaning "ironpen itself failed" (as opposed to the jailed program).
@@ -82,6 +86,7 @@ fn main() {
         Command::Policy(args) => policy::run(&args),
         Command::Pax(args) => pax::run(&args),
         Command::Init(args) => policy::init(&args),
+        Command::Ws(args) => ws::run(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),

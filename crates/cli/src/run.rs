@@ -133,6 +133,21 @@ pub struct RunArgs {
     /// Refuse to start if any requested protection cannot be fully enforced.
     #[arg(long)]
     pub strict: bool,
+    // --- workspaces (docs/workspaces.md) ---
+    /// Run in the copy-on-write workspace NAME: each --base directory (default: the current
+    /// one) is seen at its own path, read-write, but writes land in the workspace, never in the
+    /// base. Runs with the same NAME continue where the last one stopped.
+    #[arg(long, value_name = "NAME")]
+    pub workspace: Option<String>,
+    /// With --workspace: a host directory to overlay (repeatable; default: the current directory).
+    #[arg(long, value_name = "PATH", requires = "workspace", action = clap::ArgAction::Append)]
+    pub base: Vec<std::path::PathBuf>,
+    /// With --workspace: keep the workspace in DIR instead of the default place.
+    #[arg(long = "workspace-dir", value_name = "DIR", requires = "workspace")]
+    pub workspace_dir: Option<std::path::PathBuf>,
+    /// With --workspace: wait for a busy workspace instead of failing.
+    #[arg(long, requires = "workspace")]
+    pub wait: bool,
     /// The command to run inside the jail, and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -200,7 +215,20 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         ..Request::default()
     };
     let request = crate::policy_run::with_policy(args.policy.as_deref(), &args.set, request)?;
-    let spec = request.plan()?;
+    let chdir_given = request.chdir.is_some();
+    let mut spec = request.plan()?;
+    // Workspace: held locked until the jail has ended.
+    let _ws_lock = match &args.workspace {
+        Some(name) => Some(crate::ws::attach_to_run(
+            &mut spec,
+            name,
+            args.workspace_dir.as_deref(),
+            &args.base,
+            args.wait,
+            chdir_given,
+        )?),
+        None => None,
+    };
     if args.require_fit {
         let opts = ironpen_audit::GateOptions {
             accept: args.accept_risk.clone(),

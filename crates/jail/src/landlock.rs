@@ -94,6 +94,8 @@ pub(crate) fn path_rules(spec: &JailSpec) -> Vec<PathRule> {
                 BindMode::ReadWrite => rule(dst, Grant::WRITE_EXEC),
                 BindMode::Device => rule(dst, Grant::WRITE),
             },
+            // A workspace is a work directory whose writes go to its private layer.
+            MountOp::Overlay { dst, .. } => rule(dst, Grant::WRITE_EXEC),
             // /dev holds only the device nodes and links the plan puts there.
             MountOp::Tmpfs { dst, .. } if dst == Path::new("/dev") => continue,
             // /tmp, /dev/shm, home, --tmpfs: writable, not executable.

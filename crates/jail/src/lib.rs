@@ -16,3 +16,4 @@ pub mod report;
 pub mod rlimits;
 pub mod spawn;
 pub mod spec;
+pub mod workspace;

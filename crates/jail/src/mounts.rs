@@ -55,11 +55,47 @@ pub(crate) fn make_private() -> Result<(), SetupError> {
     .ctx("mount(MS_PRIVATE|MS_REC)", || "\"/\"".into())
 }
 
-/// Clone every bind source (recursively) and set its flags, before the staging root hides
-/// anything. Returns one entry per op (None for non-binds and absent optional sources).
-pub(crate) fn open_sources(ops: &[MountOp]) -> Result<Vec<Option<OwnedFd>>, SetupError> {
+/// What `open_sources` prepared for one op, before the staging root hides the host's tree.
+pub(crate) enum Source {
+    /// A cloned bind tree with its flags set.
+    Tree(OwnedFd),
+    /// O_PATH fds of a workspace overlay's layers (the overlay itself is created later, with the
+    /// jail's ids, see `overlay_mount`).
+    Overlay {
+        lower: OwnedFd,
+        upper: OwnedFd,
+        work: OwnedFd,
+    },
+}
+
+/// Clone every bind source (recursively) and set its flags, and open every overlay layer, before
+/// the staging root hides anything. Returns one entry per op (None for other ops and absent
+/// optional sources).
+pub(crate) fn open_sources(ops: &[MountOp]) -> Result<Vec<Option<Source>>, SetupError> {
     ops.iter()
         .map(|op| {
+            if let MountOp::Overlay {
+                lower,
+                upper,
+                work,
+                origin,
+                ..
+            } = op
+            {
+                let open = |p: &Path| {
+                    rfs::open(
+                        p,
+                        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )
+                    .ctx("open", || format!("{} ({origin})", show(p)))
+                };
+                return Ok(Some(Source::Overlay {
+                    lower: open(lower)?,
+                    upper: open(upper)?,
+                    work: open(work)?,
+                }));
+            }
             let MountOp::Bind {
                 src,
                 mode,
@@ -97,9 +133,69 @@ pub(crate) fn open_sources(ops: &[MountOp]) -> Result<Vec<Option<OwnedFd>>, Setu
                 .ctx("mount_setattr(AT_RECURSIVE)", || {
                     format!("{} ({origin})", show(src))
                 })?;
-            Ok(Some(tree))
+            Ok(Some(Source::Tree(tree)))
         })
         .collect()
+}
+
+fn with_hint(mut e: SetupError, hint: &str) -> SetupError {
+    e.message = format!("{}; {hint}", e.message);
+    e
+}
+
+/// A workspace overlay, created with the jail's ids (so the overlay's own writes to the upper
+/// layer are done as the jail's host uid, never as the caller) and before the staging root is
+/// attached. The layers are named by `/proc/self/fd/N`: they were opened with the caller's
+/// rights, which the jail's ids may lack on the path leading to them.
+fn overlay_mount(
+    lower: &OwnedFd,
+    upper: &OwnedFd,
+    work: &OwnedFd,
+    origin: &str,
+) -> Result<OwnedFd, SetupError> {
+    use std::os::fd::AsRawFd;
+    let fdpath = |fd: &OwnedFd| format!("/proc/self/fd/{}", fd.as_raw_fd());
+    let hint = "copy-on-write workspaces need overlayfs with `userxattr` in a user namespace \
+                (Linux >= 5.11); ironpen never falls back to writing the base";
+    let fs = rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC).map_err(|e| {
+        with_hint(
+            SetupError::os("fsopen", format!("overlay ({origin})"), e.into()),
+            hint,
+        )
+    })?;
+    let set = |key: &str, value: &str| rustix::mount::fsconfig_set_string(fs.as_fd(), key, value);
+    // "lowerdir+" (Linux 6.8) takes one path without ':' escaping; older kernels get "lowerdir"
+    // (a /proc/self/fd/N path has nothing to escape).
+    let lower_path = fdpath(lower);
+    if set("lowerdir+", &lower_path).is_err() {
+        set("lowerdir", &lower_path).map_err(|e| {
+            SetupError::os("fsconfig", format!("overlay lowerdir ({origin})"), e.into())
+        })?;
+    }
+    set("upperdir", &fdpath(upper)).ctx("fsconfig", || format!("overlay upperdir ({origin})"))?;
+    set("workdir", &fdpath(work)).ctx("fsconfig", || format!("overlay workdir ({origin})"))?;
+    rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr").map_err(|e| {
+        with_hint(
+            SetupError::os(
+                "fsconfig",
+                format!("overlay userxattr ({origin})"),
+                e.into(),
+            ),
+            hint,
+        )
+    })?;
+    rustix::mount::fsconfig_create(fs.as_fd()).map_err(|e| {
+        with_hint(
+            SetupError::os("fsconfig(CREATE)", format!("overlay ({origin})"), e.into()),
+            hint,
+        )
+    })?;
+    rustix::mount::fsmount(
+        fs.as_fd(),
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NODEV,
+    )
+    .ctx("fsmount", || format!("overlay ({origin})"))
 }
 
 /// A new, detached filesystem instance.
@@ -247,10 +343,17 @@ fn dir_for_create(
 /// root and the old one is detached.
 pub(crate) fn build_and_pivot(
     ops: &[MountOp],
-    mut sources: Vec<Option<OwnedFd>>,
+    mut sources: Vec<Option<Source>>,
     ids: &Identity,
     exec_paths: &[PathBuf],
 ) -> Result<ProcMode, SetupError> {
+    // Workspace overlays: now that the jail's ids are set, still before the staging root exists.
+    for (op, source) in ops.iter().zip(sources.iter_mut()) {
+        if let Some(Source::Overlay { lower, upper, work }) = source {
+            let mnt = overlay_mount(lower, upper, work, &op.origin())?;
+            *source = Some(Source::Tree(mnt));
+        }
+    }
     let nosuid_nodev = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NODEV;
     let root_mnt = new_fs("tmpfs", &[("mode", "0755")], nosuid_nodev, "jail root")?;
     let staging = rfs::open(
@@ -272,8 +375,11 @@ pub(crate) fn build_and_pivot(
     for (i, op) in ops.iter().enumerate() {
         let origin = op.origin();
         match op {
-            MountOp::Bind { src, dst, .. } => {
-                let Some(tree) = sources[i].take() else {
+            MountOp::Bind { src, dst, .. }
+            | MountOp::Overlay {
+                lower: src, dst, ..
+            } => {
+                let Some(Source::Tree(tree)) = sources[i].take() else {
                     continue;
                 };
                 let is_dir = rfs::fstat(tree.as_fd())

@@ -147,6 +147,17 @@ pub enum MountOp {
     },
     /// Make the jail's root tmpfs read-only (the last step).
     RemountRootReadOnly,
+    // --- workspaces (docs/workspaces.md) ---
+    /// A copy-on-write view of host directory `lower` at `dst`: an overlay (nosuid, nodev,
+    /// `userxattr`) whose writes land in `upper` (with overlay's scratch `work`), both on the
+    /// host in the workspace directory. `lower` is never written.
+    Overlay {
+        lower: PathBuf,
+        upper: PathBuf,
+        work: PathBuf,
+        dst: PathBuf,
+        origin: String,
+    },
 }
 
 impl MountOp {
@@ -158,7 +169,8 @@ impl MountOp {
             | MountOp::Proc { dst }
             | MountOp::Devpts { dst }
             | MountOp::Dir { dst, .. }
-            | MountOp::File { dst, .. } => Some(dst),
+            | MountOp::File { dst, .. }
+            | MountOp::Overlay { dst, .. } => Some(dst),
             MountOp::Symlink { link, .. } => Some(link),
             MountOp::RemountRootReadOnly => None,
         }
@@ -169,7 +181,8 @@ impl MountOp {
         match self {
             MountOp::Bind { origin, .. }
             | MountOp::Tmpfs { origin, .. }
-            | MountOp::Symlink { origin, .. } => origin.clone(),
+            | MountOp::Symlink { origin, .. }
+            | MountOp::Overlay { origin, .. } => origin.clone(),
             MountOp::Proc { dst } => format!("proc on {}", dst.display()),
             MountOp::Devpts { dst } => format!("devpts on {}", dst.display()),
             MountOp::Dir { dst, .. } => format!("directory {}", dst.display()),
