@@ -178,6 +178,13 @@ pub fn request_from_policy(p: &Policy) -> Result<Request> {
             model::Protection::Off => Protection::Off,
         }),
         allow_jit: l.mdwe.allow_jit == Some(true),
+        require_fit: l.fitness.require_fit == Some(true),
+        accept_risk: l
+            .fitness
+            .accept_risk
+            .iter()
+            .map(|a| a.value.clone())
+            .collect(),
         allow_exec: l
             .landlock
             .allow_exec
@@ -220,6 +227,8 @@ pub fn overlay(base: Request, cli: Request) -> Request {
     r.seccomp = cli.seccomp.or(r.seccomp);
     r.landlock = cli.landlock.or(r.landlock);
     r.allow_jit |= cli.allow_jit;
+    r.require_fit |= cli.require_fit;
+    r.accept_risk.extend(cli.accept_risk);
     r.allow_exec.extend(cli.allow_exec);
     r.seccomp_sets.extend(cli.seccomp_sets);
     r.tty = cli.tty.or(r.tty);

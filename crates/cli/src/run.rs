@@ -107,13 +107,13 @@ pub struct RunArgs {
     #[arg(long = "require-fit")]
     pub require_fit: bool,
     /// With --require-fit: accept one known risk knowingly (a CVE id, cpu:NAME, ...; repeatable).
-    #[arg(long = "accept-risk", value_name = "ID", requires = "require_fit", action = clap::ArgAction::Append)]
+    #[arg(long = "accept-risk", value_name = "ID", action = clap::ArgAction::Append)]
     pub accept_risk: Vec<String>,
     /// With --require-fit: advisory database to use instead of the built-in one.
-    #[arg(long = "advisory-db", value_name = "FILE", requires = "require_fit")]
+    #[arg(long = "advisory-db", value_name = "FILE")]
     pub advisory_db: Option<std::path::PathBuf>,
     /// With --require-fit: require an advisory database with at least this sequence number.
-    #[arg(long = "min-sequence", value_name = "N", requires = "require_fit")]
+    #[arg(long = "min-sequence", value_name = "N")]
     pub min_sequence: Option<u64>,
     /// Policy to run under: a FILE or a built-in profile (@default, @strict, @compute,
     /// @network-client, @server, @dev-tools). Command-line options are applied on top of it.
@@ -205,6 +205,8 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         keep_env: args.keep_env,
         pass_fds: args.pass_fd,
         strict: args.strict,
+        require_fit: args.require_fit,
+        accept_risk: args.accept_risk.clone(),
         seccomp: args.seccomp,
         landlock: args.landlock,
         allow_jit: args.allow_jit,
@@ -215,6 +217,27 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         ..Request::default()
     };
     let request = crate::policy_run::with_policy(args.policy.as_deref(), &args.set, request)?;
+    // Before anything is created (workspaces, jails): the machine's fitness, when asked for by a
+    // flag or by the policy's [fitness] section.
+    if request.require_fit {
+        let opts = ironpen_audit::GateOptions {
+            accept: request.accept_risk.clone(),
+            db: args.advisory_db.clone(),
+            min_sequence: args.min_sequence,
+            ..Default::default()
+        };
+        if let Err(e) = ironpen_audit::gate(&opts) {
+            anyhow::bail!("{e}");
+        }
+    } else if !request.accept_risk.is_empty()
+        || args.advisory_db.is_some()
+        || args.min_sequence.is_some()
+    {
+        anyhow::bail!(
+            "--accept-risk, --advisory-db and --min-sequence need --require-fit \
+             (or a policy with [fitness] require_fit = true)"
+        );
+    }
     let chdir_given = request.chdir.is_some();
     let mut spec = request.plan()?;
     // Workspace: held locked until the jail has ended.
@@ -229,17 +252,6 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         )?),
         None => None,
     };
-    if args.require_fit {
-        let opts = ironpen_audit::GateOptions {
-            accept: args.accept_risk.clone(),
-            db: args.advisory_db.clone(),
-            min_sequence: args.min_sequence,
-            ..Default::default()
-        };
-        if let Err(e) = ironpen_audit::gate(&opts) {
-            anyhow::bail!("{e}");
-        }
-    }
     if args.print_plan {
         println!("{}", serde_json::to_string_pretty(&spec)?);
         return Ok(0);

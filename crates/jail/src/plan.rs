@@ -52,6 +52,11 @@ pub struct Request {
     pub keep_env: Vec<String>,
     pub pass_fds: Vec<i32>,
     pub strict: bool,
+    /// Refuse to start on a machine known to be unfit (`--require-fit`, policy `[fitness]`);
+    /// checked by the caller before planning (see `ironpen_audit::gate`).
+    pub require_fit: bool,
+    /// Known risks accepted for `require_fit` (`--accept-risk`).
+    pub accept_risk: Vec<String>,
     /// `default` (or unset), `none`, or the path of a profile file (OCI/Docker JSON or ours).
     pub seccomp: Option<String>,
     /// Landlock: best effort (unset), required, or off (`--landlock`).

@@ -137,6 +137,8 @@ pub struct Layer {
     pub terminal: Terminal,
     #[serde(default, skip_serializing_if = "is_default")]
     pub mdwe: Mdwe,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub fitness: Fitness,
     /// Named toggles: `[booleans.NAME]` with a default, a description and the grants they add.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub booleans: BTreeMap<String, Boolean>,
@@ -348,6 +350,18 @@ pub struct Mdwe {
     /// Run without memory-deny-write-execute, for JIT compilers (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_jit: Option<bool>,
+}
+
+/// `[fitness]`: refuse to start on a machine known to be unfit (as `run --require-fit`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fitness {
+    /// Refuse to start when `ironpen check` finds the machine unfit (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_fit: Option<bool>,
+    /// Known risks accepted knowingly (CVE ids, `cpu:NAME`, ...), as `--accept-risk`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept_risk: Vec<Item<String>>,
 }
 
 /// `[booleans.NAME]`: a named toggle.

@@ -48,7 +48,7 @@ fn unknown_key_names_position_section_and_suggestion() {
         err(&[("p.toml", "[netwrok]\nmode = \"host\"\n")], "p.toml"),
         "p.toml:1:2: unknown key `netwrok`; did you mean `network`? (valid: include, description, \
          filesystem, network, identity, capabilities, seccomp, landlock, limits, environment, \
-         terminal, mdwe, booleans, set)"
+         terminal, mdwe, fitness, booleans, set)"
     );
     // Far from every key: no suggestion, still the list.
     assert_eq!(

@@ -45,6 +45,7 @@ pub fn merge(acc: &mut Layer, next: Layer) {
         environment: env,
         terminal,
         mdwe,
+        fitness,
         booleans,
         set,
     } = next;
@@ -132,6 +133,8 @@ pub fn merge(acc: &mut Layer, next: Layer) {
 
     over(&mut acc.terminal.tty, terminal.tty);
     over(&mut acc.mdwe.allow_jit, mdwe.allow_jit);
+    over(&mut acc.fitness.require_fit, fitness.require_fit);
+    append(&mut acc.fitness.accept_risk, fitness.accept_risk);
 
     acc.booleans.extend(booleans);
     acc.set.extend(set);
