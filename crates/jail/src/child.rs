@@ -100,7 +100,7 @@ fn init_setup(
 /// Init runs under the same ids as the program and keeps no capability at all (no bounding set,
 /// no_new_privs, not dumpable: the program cannot ptrace it or open its /proc entries).
 fn drop_init_privileges() -> Result<(), SetupError> {
-    clear_bounding_set()?;
+    limit_bounding_set(CapabilitySet::empty())?;
     let none = CapabilitySet::empty();
     let sets = CapabilitySets {
         effective: none,
@@ -113,11 +113,15 @@ fn drop_init_privileges() -> Result<(), SetupError> {
     rustix::thread::set_no_new_privs(true).ctx("prctl(PR_SET_NO_NEW_PRIVS)", || "jail init".into())
 }
 
-fn clear_bounding_set() -> Result<(), SetupError> {
+/// Drop every capability but `keep` from the bounding set (all known to the running kernel).
+fn limit_bounding_set(keep: CapabilitySet) -> Result<(), SetupError> {
     for n in 0..=caps::last_cap() {
         let Some(set) = CapabilitySet::from_bits(1u64 << n) else {
             continue;
         };
+        if keep.contains(set) {
+            continue;
+        }
         match rustix::thread::remove_capability_from_bounding_set(set) {
             Ok(()) | Err(rustix::io::Errno::INVAL) => {}
             Err(e) => {
@@ -287,24 +291,7 @@ mod libc_errno {
 /// With SECBIT_NOROOT locked, uid 0 inside the jail gains nothing at execve.
 fn drop_privileges(spec: &JailSpec) -> Result<(), SetupError> {
     let keep = CapabilitySet::from_bits_truncate(Capability::mask(&spec.caps));
-    for n in 0..=caps::last_cap() {
-        let Some(set) = CapabilitySet::from_bits(1u64 << n) else {
-            continue;
-        };
-        if keep.contains(set) {
-            continue;
-        }
-        match rustix::thread::remove_capability_from_bounding_set(set) {
-            Ok(()) | Err(rustix::io::Errno::INVAL) => {}
-            Err(e) => {
-                return Err(SetupError::os(
-                    "prctl(PR_CAPBSET_DROP)",
-                    format!("capability {n}"),
-                    e.into(),
-                ))
-            }
-        }
-    }
+    limit_bounding_set(keep)?;
     let bits = CapabilitiesSecureBits::NO_ROOT
         | CapabilitiesSecureBits::NO_ROOT_LOCKED
         | CapabilitiesSecureBits::NO_SETUID_FIXUP

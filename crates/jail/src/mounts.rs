@@ -250,32 +250,7 @@ fn open_in_root(root: BorrowedFd<'_>, path: &Path, dir: bool) -> rustix::io::Res
 
 /// `mkdir -p` inside the new root; returns an O_PATH fd of the directory.
 fn ensure_dir(root: BorrowedFd<'_>, path: &Path, origin: &str) -> Result<OwnedFd, SetupError> {
-    match open_in_root(root, path, true) {
-        Ok(fd) => return Ok(fd),
-        Err(rustix::io::Errno::NOENT) => {}
-        Err(e) => {
-            return Err(SetupError::os(
-                "openat2(RESOLVE_IN_ROOT)",
-                format!("{} ({origin})", show(path)),
-                e.into(),
-            ))
-        }
-    }
-    let (parent, name) = split(path, origin)?;
-    let parent_fd = ensure_dir(root, parent, origin)?;
-    match rfs::mkdirat(parent_fd.as_fd(), name, Mode::from_raw_mode(0o755)) {
-        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-        Err(e) => {
-            return Err(SetupError::os(
-                "mkdir",
-                format!("{} ({origin})", show(path)),
-                e.into(),
-            ))
-        }
-    }
-    open_in_root(root, path, true).ctx("openat2(RESOLVE_IN_ROOT)", || {
-        format!("{} ({origin})", show(path))
-    })
+    ensure_target(root, path, true, origin)
 }
 
 fn split<'a>(path: &'a Path, origin: &str) -> Result<(&'a Path, &'a std::ffi::OsStr), SetupError> {
@@ -289,42 +264,42 @@ fn split<'a>(path: &'a Path, origin: &str) -> Result<(&'a Path, &'a std::ffi::Os
     }
 }
 
-/// Make sure a mount target exists with the same kind (directory or not) as the source.
+/// Make sure a mount target exists with the same kind (directory or not) as the source,
+/// creating missing parents; returns an O_PATH fd of it.
 fn ensure_target(
     root: BorrowedFd<'_>,
     path: &Path,
     dir: bool,
     origin: &str,
 ) -> Result<OwnedFd, SetupError> {
-    if dir {
-        return ensure_dir(root, path, origin);
-    }
-    match open_in_root(root, path, false) {
+    let what = || format!("{} ({origin})", show(path));
+    match open_in_root(root, path, dir) {
         Ok(fd) => return Ok(fd),
         Err(rustix::io::Errno::NOENT) => {}
-        Err(e) => {
-            return Err(SetupError::os(
-                "openat2(RESOLVE_IN_ROOT)",
-                format!("{} ({origin})", show(path)),
-                e.into(),
-            ))
-        }
+        Err(e) => return Err(SetupError::os("openat2(RESOLVE_IN_ROOT)", what(), e.into())),
     }
     let (parent, name) = split(path, origin)?;
-    let parent_fd = ensure_dir(root, parent, origin)?;
     // An O_PATH directory fd is a valid dirfd for the *at() calls.
-    rfs::openat(
-        parent_fd.as_fd(),
-        name,
-        OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-        Mode::from_raw_mode(0o644),
-    )
-    .ctx("create mount point", || {
-        format!("{} ({origin})", show(path))
-    })?;
-    open_in_root(root, path, false).ctx("openat2(RESOLVE_IN_ROOT)", || {
-        format!("{} ({origin})", show(path))
-    })
+    let parent_fd = ensure_dir(root, parent, origin)?;
+    let created = if dir {
+        rfs::mkdirat(parent_fd.as_fd(), name, Mode::from_raw_mode(0o755)).map(drop)
+    } else {
+        rfs::openat(
+            parent_fd.as_fd(),
+            name,
+            OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::from_raw_mode(0o644),
+        )
+        .map(drop)
+    };
+    match created {
+        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+        Err(e) => {
+            let step = if dir { "mkdir" } else { "create mount point" };
+            return Err(SetupError::os(step, what(), e.into()));
+        }
+    }
+    open_in_root(root, path, dir).ctx("openat2(RESOLVE_IN_ROOT)", what)
 }
 
 /// A real (not O_PATH) directory fd for *at() calls that create entries.

@@ -4,25 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::SpecError;
 
-/// Resource names accepted by `--rlimit` (lowercase, without `RLIMIT_`).
-pub const NAMES: [&str; 16] = [
-    "as",
-    "core",
-    "cpu",
-    "data",
-    "fsize",
-    "locks",
-    "memlock",
-    "msgqueue",
-    "nice",
-    "nofile",
-    "nproc",
-    "rss",
-    "rtprio",
-    "rttime",
-    "sigpending",
-    "stack",
-];
+/// Resource names accepted by `--rlimit` (lowercase, without `RLIMIT_`): the policy model's.
+pub use ironpen_policy::model::RLIMITS as NAMES;
 
 /// One rlimit to set in the jail. `None` means unlimited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
