@@ -4,6 +4,7 @@
 
 mod compile;
 mod explain;
+pub mod fuzzing;
 mod interp;
 mod ir;
 mod oci;
