@@ -251,7 +251,7 @@ fn program_setup(
     }
 
     let mut report = base_report(spec, proc_mode);
-    report.push(mdwe::apply(spec)?);
+    report.push(mdwe::apply(spec, &path)?);
     report.push(landlock::restrict(spec)?);
     report.push(seccomp_entry(spec, seccomp));
     if spec.strict {
@@ -379,32 +379,46 @@ fn seccomp_entry(spec: &JailSpec, prog: &[SockFilter]) -> Entry {
     }
 }
 
-/// Find argv[0] like execvp, but with the jail's PATH and inside the jail.
-pub(crate) fn resolve_program(spec: &JailSpec) -> Result<String, SetupError> {
-    let name = spec.argv.first().map(String::as_str).unwrap_or_default();
-    if name.contains('/') {
-        return Ok(name.to_string());
-    }
-    let path = spec
-        .env
+/// The jail's PATH (the default one when the environment has none).
+fn jail_path_var(spec: &JailSpec) -> &str {
+    spec.env
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_str())
-        .unwrap_or("/usr/bin:/bin");
-    for dir in path.split(':').filter(|d| !d.is_empty()) {
-        let candidate = format!("{dir}/{name}");
-        if rustix::fs::access(candidate.as_str(), rustix::fs::Access::EXEC_OK).is_ok()
-            && rustix::fs::stat(candidate.as_str()).is_ok_and(|st| {
-                rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
-            })
-        {
-            return Ok(candidate);
-        }
+        .unwrap_or("/usr/bin:/bin")
+}
+
+/// Look `name` up like execvp, with the jail's PATH and inside the jail: a name with a '/' as
+/// is, else the first executable regular file `DIR/name`.
+pub(crate) fn search_path(spec: &JailSpec, name: &str) -> Option<String> {
+    if name.contains('/') {
+        return Some(name.to_string());
     }
-    Err(SetupError::other(
-        "execve",
-        format!("{name:?}"),
-        format!("command not found in the jail's PATH ({path})"),
-    )
-    .with_exit_code(EXIT_NOT_FOUND))
+    jail_path_var(spec)
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("{d}/{name}"))
+        .find(|c| {
+            rustix::fs::access(c.as_str(), rustix::fs::Access::EXEC_OK).is_ok()
+                && rustix::fs::stat(c.as_str()).is_ok_and(|st| {
+                    rustix::fs::FileType::from_raw_mode(st.st_mode)
+                        == rustix::fs::FileType::RegularFile
+                })
+        })
+}
+
+/// Find argv[0] (see [`search_path`]); not found is exit 127 with the PATH searched.
+fn resolve_program(spec: &JailSpec) -> Result<String, SetupError> {
+    let name = spec.argv.first().map(String::as_str).unwrap_or_default();
+    search_path(spec, name).ok_or_else(|| {
+        SetupError::other(
+            "execve",
+            format!("{name:?}"),
+            format!(
+                "command not found in the jail's PATH ({})",
+                jail_path_var(spec)
+            ),
+        )
+        .with_exit_code(EXIT_NOT_FOUND)
+    })
 }

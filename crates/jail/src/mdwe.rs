@@ -16,16 +16,16 @@ use crate::spec::{JailSpec, Protection};
 const FEATURE: &str = "mdwe";
 const EINVAL: i32 = 22;
 
-/// Apply MDWE to the calling process (the program, just before execve).
-pub(crate) fn apply(spec: &JailSpec) -> Result<Entry, SetupError> {
+/// Apply MDWE to the calling process (the program, just before execve); `program` is the
+/// resolved path it will execute.
+pub(crate) fn apply(spec: &JailSpec, program: &str) -> Result<Entry, SetupError> {
     if spec.mdwe == Protection::Off {
         return Ok(Entry::waived(
             FEATURE,
             "disabled by request (--allow-jit): writable+executable memory allowed",
         ));
     }
-    let program = crate::child::resolve_program(spec)?;
-    let (mark, mut notes) = find_mark(spec, &program);
+    let (mark, mut notes) = find_mark(spec, program);
     if let Some(m) = mark.as_ref().filter(|m| m.flags.randmmap_disabled()) {
         add_personality(ADDR_NO_RANDOMIZE).ctx("personality(ADDR_NO_RANDOMIZE)", || {
             format!("{} (PaX mark r)", m.file)
@@ -176,7 +176,7 @@ fn candidates_of(spec: &JailSpec, program: &str) -> Vec<String> {
         let is_env = interp.rsplit('/').next() == Some("env");
         candidates.push(interp);
         if let (true, Some(name)) = (is_env, arg) {
-            if let Some(p) = search_path(spec, &name) {
+            if let Some(p) = crate::child::search_path(spec, &name) {
                 candidates.push(p);
             }
         }
@@ -222,23 +222,6 @@ fn parse_shebang(head: &[u8]) -> Option<(String, Option<String>)> {
     // `env NAME`: the argument is the program; `env -S ...` and friends are not followed.
     let arg = arg.filter(|a| !a.starts_with('-') && !a.contains([' ', '\t']));
     Some((interp.to_string(), arg))
-}
-
-/// Look `name` up in the jail's PATH (as execvp would).
-fn search_path(spec: &JailSpec, name: &str) -> Option<String> {
-    if name.contains('/') {
-        return Some(name.to_string());
-    }
-    let path = spec
-        .env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("/usr/bin:/bin");
-    path.split(':')
-        .filter(|d| !d.is_empty())
-        .map(|d| format!("{d}/{name}"))
-        .find(|c| rustix::fs::access(c.as_str(), rustix::fs::Access::EXEC_OK).is_ok())
 }
 
 #[cfg(test)]
