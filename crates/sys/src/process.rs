@@ -202,39 +202,35 @@ pub fn get_mdwe() -> io::Result<libc::c_ulong> {
     crate::check(libc::c_long::from(ret)).map(|v| v.unsigned_abs())
 }
 
-/// Give back the pages of this program's own read-only image (code and constants) that the
-/// process has touched so far, and the free memory at the top of the heap.
+/// Give back the pages of the read-only program images (ironpen's own code and constants, and
+/// those of libc, ld.so and libgcc_s) that the process has touched so far, and the free memory
+/// of the heap.
 ///
 /// ironpen's long-lived processes (the one waiting for the jail and the jail's init) ran a lot of
 /// code once during setup and then only a small loop. The pages stay in the page cache and fault
 /// back in when needed; the processes just stop holding them, which is what PSS/RSS measure.
-/// Only the main executable's non-writable, file-backed mappings *with no anonymous page* are
-/// touched (code, constants): `MADV_DONTNEED` cannot lose data there. The RELRO segment is `r--p`
-/// too but holds relocated (privately modified) pages: smaps' `Anonymous:` excludes it.
+/// Only non-writable, file-backed mappings *with no anonymous page* are touched (code,
+/// constants): `MADV_DONTNEED` cannot lose data there. RELRO segments are `r--p` too but hold
+/// relocated (privately modified) pages: smaps' `Anonymous:` excludes them.
 /// Best effort: errors are ignored.
 pub fn drop_image_pages() {
-    let (Ok(exe), Ok(smaps)) = (
-        std::fs::read_link("/proc/self/exe"),
-        std::fs::read_to_string("/proc/self/smaps"),
-    ) else {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return;
     };
-    let Some(exe) = exe.to_str() else { return };
+    // Find every range first and drop them all at the end, in one tight loop: code run after a
+    // drop faults its pages (and their 64 KiB fault-around window) straight back in.
+    let mut ranges = [(0usize, 0usize); 32];
+    let mut count = 0;
     let mut candidate: Option<(usize, usize)> = None;
     for line in smaps.lines() {
         if let Some(anon) = line.strip_prefix("Anonymous:") {
             // The last field block of a mapping we might drop: only if no page of it was ever
             // privately modified (the RELRO segment is r--p but relocated, hence anonymous).
-            if let (Some((start, end)), Some("0")) =
-                (candidate.take(), anon.split_whitespace().next())
-            {
-                // SAFETY: [start, end) is a private, non-writable, file-backed mapping of our own
-                // executable with no anonymous (modified) page, per /proc/self/smaps read just
-                // above; MADV_DONTNEED only drops page-table entries and the pages refault
-                // unchanged from the file.
-                unsafe {
-                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED)
-                };
+            if let (Some(range), Some("0")) = (candidate.take(), anon.split_whitespace().next()) {
+                if count < ranges.len() {
+                    ranges[count] = range;
+                    count += 1;
+                }
             }
             continue;
         }
@@ -250,8 +246,16 @@ pub fn drop_image_pages() {
         else {
             continue;
         };
-        let path = f.nth(3).unwrap_or("");
-        candidate = (path == exe && (perms == "r-xp" || perms == "r--p")).then_some((start, end));
+        let file_backed = f.nth(3).is_some_and(|path| path.starts_with('/'));
+        candidate = (file_backed && (perms == "r-xp" || perms == "r--p")).then_some((start, end));
+    }
+    drop(smaps);
+    for &(start, end) in &ranges[..count] {
+        // SAFETY: [start, end) is a private, non-writable, file-backed mapping with no
+        // anonymous (modified) page, per /proc/self/smaps read just above;
+        // MADV_DONTNEED only drops page-table entries and the pages refault unchanged from the
+        // file.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
     }
     // SAFETY: malloc_trim only releases free memory back to the kernel.
     unsafe { libc::malloc_trim(0) };
