@@ -309,11 +309,18 @@ impl JailCgroup {
         for d in &dirs {
             if let Err(e) = std::fs::create_dir(&d.path) {
                 let first = cg.created.is_empty();
-                let err = SetupError::os(
+                let denied = matches!(e.kind(), std::io::ErrorKind::PermissionDenied);
+                let mut err = SetupError::os(
                     "cgroup",
                     format!("{} (mkdir {})", d.what(), d.path.display()),
                     e,
                 );
+                if denied {
+                    err.message.push_str(
+                        "; without root, limits need a cgroup delegated to you \
+                         (--cgroup-parent, docs/limits.md)",
+                    );
+                }
                 return Err((err, first));
             }
             cg.created.push(d.path.clone());

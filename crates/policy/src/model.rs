@@ -306,7 +306,9 @@ pub const MAX_CPU_PERCENT_PER_CPU: u32 = 100;
 pub fn parse_memory(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let (digits, shift) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
+        Some((i, c))
+            if c.is_ascii_alphabetic() && i > 0 && t[..i].bytes().all(|b| b.is_ascii_digit()) =>
+        {
             let shift = match c.to_ascii_uppercase() {
                 'K' => 10,
                 'M' => 20,
