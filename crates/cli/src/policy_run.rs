@@ -78,8 +78,8 @@ fn depth(p: &str) -> usize {
     p.split('/').filter(|c| !c.is_empty()).count()
 }
 
-/// The jail request a merged policy describes. Grants the jail cannot enforce yet are refused
-/// rather than silently dropped.
+/// The jail request a merged policy describes. Values the jail cannot use are refused (naming
+/// the policy file) rather than silently dropped.
 pub fn request_from_policy(p: &Policy) -> Result<Request> {
     let l = &p.layer;
     if let Err((key, value, reason)) = l.limits.check(ironpen_jail::cgroup::cpu_count()) {

@@ -628,3 +628,47 @@ impl Policy {
         entry.split_once(':').unwrap_or((entry, entry))
     }
 }
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes_take_binary_suffixes() {
+        assert_eq!(parse_memory("1048576"), Ok(1 << 20));
+        assert_eq!(parse_memory("512M"), Ok(512 << 20));
+        assert_eq!(parse_memory("2g"), Ok(2 << 30));
+        assert_eq!(parse_memory("1024k"), Ok(1 << 20));
+        assert_eq!(parse_memory(" 1T "), Ok(1 << 40));
+        for bad in ["", "M", "12Q", "1.5G", "-1M", "lots", "1 M"] {
+            assert!(parse_memory(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_memory("1K").unwrap_err().contains("minimum"));
+        assert!(parse_memory("99999999999T")
+            .unwrap_err()
+            .contains("too large"));
+    }
+
+    #[test]
+    fn pids_and_cpu_bounds() {
+        assert!(check_pids(0).is_err());
+        assert_eq!(check_pids(1), Ok(1));
+        assert!(check_cpu_percent(0, 4).is_err());
+        assert_eq!(check_cpu_percent(400, 4), Ok(400));
+        assert!(check_cpu_percent(401, 4).unwrap_err().contains("1 to 400"));
+    }
+
+    #[test]
+    fn limits_check_names_the_key_and_the_file_that_sets_it() {
+        let l = Limits {
+            memory: Some("64M".into()),
+            pids: Some(0),
+            ..Limits::default()
+        };
+        let (key, value, _) = l.check(2).unwrap_err();
+        assert_eq!((key, value.as_str()), ("pids", "0"));
+        assert!(Limits::set_in("[limits]\npids = 3\n", "pids"));
+        assert!(!Limits::set_in("[limits]\nmemory = \"1G\"\n", "pids"));
+        assert!(!Limits::set_in("pids = 3\n", "pids"));
+    }
+}
