@@ -265,9 +265,23 @@ static SEQ: AtomicU32 = AtomicU32::new(0);
 
 impl JailCgroup {
     /// Create the jail's cgroups for `limits` (nothing when no limit is set). Fails, leaving
-    /// nothing behind, when any limit cannot be enforced; the error names the limit, the
-    /// cgroup path and the errno.
-    pub fn create(limits: &Limits) -> Result<Option<JailCgroup>, SetupError> {
+    /// nothing behind, when any limit cannot be enforced (under `strict` also when one is only
+    /// partly enforced); the error names the limit, the cgroup path and the errno.
+    pub fn create(limits: &Limits, strict: bool) -> Result<Option<JailCgroup>, SetupError> {
+        let cg = Self::create_any(limits)?;
+        if let (true, Some(c)) = (strict, &cg) {
+            if let Some(e) = c.entries.iter().find(|e| e.level != Level::Full) {
+                return Err(SetupError::other(
+                    "--strict",
+                    &e.feature,
+                    format!("only {}: {}", e.level, e.detail),
+                ));
+            }
+        }
+        Ok(cg)
+    }
+
+    fn create_any(limits: &Limits) -> Result<Option<JailCgroup>, SetupError> {
         if limits.is_empty() {
             return Ok(None);
         }

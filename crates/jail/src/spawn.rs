@@ -47,7 +47,7 @@ pub fn run_with_report(
 ) -> Result<Outcome, SetupError> {
     let seccomp = compile_seccomp(spec)?;
     // Limits are in place before the clone; the cgroups go when this returns (all paths).
-    let cgroup = crate::cgroup::JailCgroup::create(&spec.limits)?;
+    let cgroup = crate::cgroup::JailCgroup::create(&spec.limits, spec.strict)?;
     let mut on_report = |r: &Report| on_report(&crate::cgroup::with_entries(r, cgroup.as_ref()));
     // Read host facts the children need before the clone (the jail has no /proc/sys).
     crate::caps::last_cap();
