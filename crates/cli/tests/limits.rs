@@ -378,7 +378,8 @@ fn policy_limits_drive_a_real_jail() {
         let (pid, out) = run_pid(
             env,
             v,
-            &with_parent(&["--policy", &p, "--report"], &d),
+            // Fully enforced limits pass --strict.
+            &with_parent(&["--policy", &p, "--report", "--strict"], &d),
             &["sh", "-c", FORK_LOOP],
         );
         assert_eq!(started(&out), 6, "[{}] {out:?}", v.name());
