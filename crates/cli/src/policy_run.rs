@@ -78,21 +78,12 @@ fn depth(p: &str) -> usize {
     p.split('/').filter(|c| !c.is_empty()).count()
 }
 
-/// The jail request a merged policy describes. Grants the jail cannot enforce yet are refused
-/// rather than silently dropped.
+/// The jail request a merged policy describes. Values the jail cannot use are refused (naming
+/// the policy file) rather than silently dropped.
 pub fn request_from_policy(p: &Policy) -> Result<Request> {
     let l = &p.layer;
-    let refuse = |what: &str| -> Result<()> {
-        bail!("policy sets {what}, which ironpen does not enforce yet; remove it to run")
-    };
-    if l.limits.memory.is_some() {
-        refuse("limits.memory")?;
-    }
-    if l.limits.pids.is_some() {
-        refuse("limits.pids")?;
-    }
-    if l.limits.cpu_percent.is_some() {
-        refuse("limits.cpu_percent")?;
+    if let Err((key, value, reason)) = l.limits.check(ironpen_jail::cgroup::cpu_count()) {
+        bail!("{}: limits.{key} = {value}: {reason}", limit_source(p, key));
     }
     let fs = &l.filesystem;
     // Named by the policy's own position, not by the --bind flags the plan would name.
@@ -202,8 +193,23 @@ pub fn request_from_policy(p: &Policy) -> Result<Request> {
         }),
         allow_connect: ports(&l.network.tcp_connect),
         allow_bind: ports(&l.network.tcp_bind),
+        memory: l.limits.memory.clone(),
+        pids: l.limits.pids.map(|n| n.to_string()),
+        cpu_percent: l.limits.cpu_percent.map(|n| n.to_string()),
         ..Request::default()
     })
+}
+
+/// The last merged policy file that sets `[limits] key` (the cgroup limits carry no origin),
+/// or all the sources when no file does by itself (a built-in or a boolean's grant).
+fn limit_source(p: &Policy, key: &str) -> String {
+    p.sources
+        .iter()
+        .rev()
+        .filter(|s| !s.starts_with('@'))
+        .find(|s| std::fs::read_to_string(s).is_ok_and(|t| model::Limits::set_in(&t, key)))
+        .cloned()
+        .unwrap_or_else(|| format!("policy {}", p.sources.join(" + ")))
 }
 
 /// Command-line flags as the last layer over the policy's request: lists append, options given
@@ -232,6 +238,10 @@ pub fn overlay(base: Request, cli: Request) -> Request {
     r.allow_exec.extend(cli.allow_exec);
     r.seccomp_sets.extend(cli.seccomp_sets);
     r.tty = cli.tty.or(r.tty);
+    r.memory = cli.memory.or(r.memory);
+    r.pids = cli.pids.or(r.pids);
+    r.cpu_percent = cli.cpu_percent.or(r.cpu_percent);
+    r.cgroup_parent = cli.cgroup_parent.or(r.cgroup_parent);
     // Ports on the command line add to the policy's; "none" only means something alone.
     for (acc, more) in [
         (&mut r.allow_connect, cli.allow_connect),

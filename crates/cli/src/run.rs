@@ -98,6 +98,21 @@ pub struct RunArgs {
     /// "none": no TCP binds). Without it TCP binds are not restricted.
     #[arg(long = "allow-bind", value_name = "PORT|none", action = clap::ArgAction::Append)]
     pub allow_bind: Vec<String>,
+    /// Limit the jail's memory (swap included where possible) to SIZE bytes, or with a suffix
+    /// K, M, G, T, e.g. 512M. Enforced with a cgroup; see docs/limits.md.
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// Limit the jail to N processes and threads at once, its init included (cgroup pids.max).
+    #[arg(long, value_name = "N")]
+    pub pids: Option<String>,
+    /// Limit the jail's CPU time to N percent of one CPU (1 to 100 per CPU; cgroup quota).
+    #[arg(long = "cpu-percent", value_name = "N")]
+    pub cpu_percent: Option<String>,
+    /// Create the jail's cgroups in DIR, a directory below ironpen's own cgroup (in each
+    /// hierarchy) delegated to the caller; needed to use limits without root. See
+    /// docs/limits.md.
+    #[arg(long = "cgroup-parent", value_name = "DIR")]
+    pub cgroup_parent: Option<String>,
     /// Print what the jail enforces (protection by protection) to stderr before the program
     /// starts.
     #[arg(long)]
@@ -214,6 +229,10 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
         tty: args.tty,
         allow_connect: args.allow_connect,
         allow_bind: args.allow_bind,
+        memory: args.memory,
+        pids: args.pids,
+        cpu_percent: args.cpu_percent,
+        cgroup_parent: args.cgroup_parent,
         ..Request::default()
     };
     let request = crate::policy_run::with_policy(args.policy.as_deref(), &args.set, request)?;

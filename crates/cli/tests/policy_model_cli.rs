@@ -141,12 +141,14 @@ fn check_reports_errors_with_position_and_exit_125() {
         text(&o).1,
         format!("ironpen: {c}:2:7: filesystem: source /definitely/not/here cannot be used: No such file or directory (os error 2)\n")
     );
-    // Grants the jail does not enforce yet are refused, not dropped.
-    std::fs::write(&p, "[limits]\npids = 10\n").unwrap();
+    // cgroup limits are checked, naming the file that sets them (docs/limits.md).
+    std::fs::write(&p, "[limits]\npids = 0\n").unwrap();
     let o = ironpen(&["policy", "check", "p.toml"], dir.path());
     assert_eq!(
         text(&o).1,
-        "ironpen: policy sets limits.pids, which ironpen does not enforce yet; remove it to run\n"
+        format!(
+            "ironpen: {c}: limits.pids = 0: must be at least 1 (the jail's init counts as one)\n"
+        )
     );
     let o = ironpen(
         &["policy", "check", "@default", "--set", "network=maybe"],

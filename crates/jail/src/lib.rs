@@ -2,6 +2,7 @@
 //! turns a plan into a running jail.
 
 pub mod caps;
+pub mod cgroup;
 pub(crate) mod child;
 pub mod error;
 pub mod features;

@@ -74,6 +74,12 @@ pub struct Request {
     /// `none`); empty: not restricted.
     pub allow_connect: Vec<String>,
     pub allow_bind: Vec<String>,
+    /// cgroup limits as spelled by the user (`--memory`, `--pids`, `--cpu-percent`) and where
+    /// to create the jail's cgroups (`--cgroup-parent`); see docs/limits.md.
+    pub memory: Option<String>,
+    pub pids: Option<String>,
+    pub cpu_percent: Option<String>,
+    pub cgroup_parent: Option<String>,
 }
 
 /// Host entries under /etc that ordinary programs need (read-only). Missing ones are skipped.
@@ -216,6 +222,12 @@ impl Request {
             tty: crate::pty::plan(tty),
             tcp_connect: tcp_ports("--allow-connect", &self.allow_connect)?,
             tcp_bind: tcp_ports("--allow-bind", &self.allow_bind)?,
+            limits: crate::cgroup::Limits::parse(
+                self.memory.as_deref(),
+                self.pids.as_deref(),
+                self.cpu_percent.as_deref(),
+                self.cgroup_parent.as_deref(),
+            )?,
         })
     }
 

@@ -46,6 +46,9 @@ pub fn run_with_report(
     mut on_report: impl FnMut(&Report),
 ) -> Result<Outcome, SetupError> {
     let seccomp = compile_seccomp(spec)?;
+    // Limits are in place before the clone; the cgroups go when this returns (all paths).
+    let cgroup = crate::cgroup::JailCgroup::create(&spec.limits, spec.strict)?;
+    let mut on_report = |r: &Report| on_report(&crate::cgroup::with_entries(r, cgroup.as_ref()));
     // Read host facts the children need before the clone (the jail has no /proc/sys).
     crate::caps::last_cap();
     if rustix::process::geteuid().is_root() {
@@ -90,9 +93,11 @@ pub fn run_with_report(
     };
     drop(theirs);
 
-    let result = write_id_maps(pid, spec).and_then(|()| {
-        protocol::send_go(ours.as_fd()).ctx("send", || "start signal to the jail".into())
-    });
+    let result = enter_cgroup(cgroup.as_ref(), pid)
+        .and_then(|()| write_id_maps(pid, spec))
+        .and_then(|()| {
+            protocol::send_go(ours.as_fd()).ctx("send", || "start signal to the jail".into())
+        });
     if let Err(e) = result {
         let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), Signal::KILL);
         let _ = rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED);
@@ -105,6 +110,12 @@ pub fn run_with_report(
     relay.finish();
     let _ = signal::set_mask(&old_mask);
     outcome
+}
+
+/// Move the jail's init into its cgroups before it is told to go on: nothing of the jail runs
+/// outside its limits (docs/limits.md).
+fn enter_cgroup(cg: Option<&crate::cgroup::JailCgroup>, pid: i32) -> Result<(), SetupError> {
+    cg.map_or(Ok(()), |cg| cg.enter(pid))
 }
 
 /// uid_map/gid_map: one id inside -> one host id. `setgroups` is denied first (required for

@@ -52,6 +52,9 @@ pub struct JailSpec {
     /// TCP ports the program may bind; `None`: not restricted.
     #[serde(default)]
     pub tcp_bind: Option<Vec<u16>>,
+    /// Memory, process and CPU limits enforced with cgroups (docs/limits.md).
+    #[serde(default, skip_serializing_if = "crate::cgroup::Limits::is_empty")]
+    pub limits: crate::cgroup::Limits,
 }
 
 /// Whether a kernel-dependent protection must be enforced, may degrade, or is not wanted.

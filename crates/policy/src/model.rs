@@ -283,15 +283,113 @@ pub struct Limits {
     /// `"SOFT:HARD"`. Limits can only be lowered.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rlimits: BTreeMap<String, Item<RlimitValue>>,
-    /// Memory limit (cgroup), e.g. `"512M"`. Not enforced yet: `run` refuses a policy that sets it.
+    /// Memory limit of the whole jail (cgroup; swap included where the kernel can limit it):
+    /// bytes, or a number with a binary suffix K, M, G or T, e.g. `"512M"`. See docs/limits.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
-    /// Process count limit (cgroup). Not enforced yet: `run` refuses a policy that sets it.
+    /// Most processes and threads the jail may have at once, its init included (cgroup pids.max).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<u64>,
-    /// CPU share in percent of one CPU (cgroup). Not enforced yet: `run` refuses it.
+    /// CPU time in percent of one CPU (cgroup CFS quota), 1 to 100 x the number of CPUs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_percent: Option<u32>,
+}
+
+/// Smallest memory limit accepted: below this not even the jail's init can start.
+pub const MIN_MEMORY: u64 = 1 << 20;
+
+/// Quota of one CPU in percent (the cgroup CFS period is split in hundredths).
+pub const MAX_CPU_PERCENT_PER_CPU: u32 = 100;
+
+/// Parse a memory size: bytes, or a number with a binary suffix `K`, `M`, `G` or `T` (either
+/// case), e.g. `512M`. At least [`MIN_MEMORY`].
+pub fn parse_memory(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c))
+            if c.is_ascii_alphabetic() && i > 0 && t[..i].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => {
+                    return Err(format!(
+                        "unknown size suffix `{c}` (use bytes or K, M, G, T)"
+                    ))
+                }
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("expected a size such as 536870912, 512M or 2G".into());
+    }
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "size is too large".to_string())?;
+    let bytes = n
+        .checked_mul(1u64 << shift)
+        .filter(|b| *b <= i64::MAX as u64)
+        .ok_or_else(|| "size is too large".to_string())?;
+    if bytes < MIN_MEMORY {
+        return Err(format!(
+            "{bytes} bytes is below the minimum of 1M (nothing can start in less)"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Check a process count limit: at least 1 (the jail's init is one process).
+pub fn check_pids(n: u64) -> Result<u64, String> {
+    if n == 0 {
+        return Err("must be at least 1 (the jail's init counts as one)".into());
+    }
+    if n > i64::MAX as u64 {
+        return Err("is too large".into());
+    }
+    Ok(n)
+}
+
+/// Check a CPU percentage against the number of CPUs: 1 to 100 x `ncpu`.
+pub fn check_cpu_percent(p: u64, ncpu: u32) -> Result<u32, String> {
+    let max = u64::from(MAX_CPU_PERCENT_PER_CPU) * u64::from(ncpu.max(1));
+    if p == 0 || p > max {
+        return Err(format!(
+            "must be 1 to {max} (100 per CPU, {} CPUs here)",
+            ncpu.max(1)
+        ));
+    }
+    u32::try_from(p).map_err(|_| "is too large".into())
+}
+
+impl Limits {
+    /// Does the policy file `text` itself set `[limits] key`? (The cgroup limits carry no
+    /// origin; this finds the file to name in an error.)
+    pub fn set_in(text: &str, key: &str) -> bool {
+        text.parse::<toml::Table>().is_ok_and(|doc| {
+            doc.get("limits")
+                .and_then(|t| t.as_table())
+                .is_some_and(|t| t.contains_key(key))
+        })
+    }
+
+    /// Check the cgroup limits (`ncpu`: CPUs available, bounding `cpu_percent`). The error names
+    /// the key (`memory`, `pids`, `cpu_percent`), its value and the reason.
+    pub fn check(&self, ncpu: u32) -> Result<(), (&'static str, String, String)> {
+        if let Some(m) = &self.memory {
+            parse_memory(m).map_err(|e| ("memory", format!("{m:?}"), e))?;
+        }
+        if let Some(n) = self.pids {
+            check_pids(n).map_err(|e| ("pids", n.to_string(), e))?;
+        }
+        if let Some(p) = self.cpu_percent {
+            check_cpu_percent(u64::from(p), ncpu).map_err(|e| ("cpu_percent", p.to_string(), e))?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -528,5 +626,49 @@ impl Policy {
     /// Split a `"HOST:JAIL"` or `"PATH"` bind entry into (host, jail).
     pub fn bind_paths(entry: &str) -> (&str, &str) {
         entry.split_once(':').unwrap_or((entry, entry))
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes_take_binary_suffixes() {
+        assert_eq!(parse_memory("1048576"), Ok(1 << 20));
+        assert_eq!(parse_memory("512M"), Ok(512 << 20));
+        assert_eq!(parse_memory("2g"), Ok(2 << 30));
+        assert_eq!(parse_memory("1024k"), Ok(1 << 20));
+        assert_eq!(parse_memory(" 1T "), Ok(1 << 40));
+        for bad in ["", "M", "12Q", "1.5G", "-1M", "lots", "1 M"] {
+            assert!(parse_memory(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_memory("1K").unwrap_err().contains("minimum"));
+        assert!(parse_memory("99999999999T")
+            .unwrap_err()
+            .contains("too large"));
+    }
+
+    #[test]
+    fn pids_and_cpu_bounds() {
+        assert!(check_pids(0).is_err());
+        assert_eq!(check_pids(1), Ok(1));
+        assert!(check_cpu_percent(0, 4).is_err());
+        assert_eq!(check_cpu_percent(400, 4), Ok(400));
+        assert!(check_cpu_percent(401, 4).unwrap_err().contains("1 to 400"));
+    }
+
+    #[test]
+    fn limits_check_names_the_key_and_the_file_that_sets_it() {
+        let l = Limits {
+            memory: Some("64M".into()),
+            pids: Some(0),
+            ..Limits::default()
+        };
+        let (key, value, _) = l.check(2).unwrap_err();
+        assert_eq!((key, value.as_str()), ("pids", "0"));
+        assert!(Limits::set_in("[limits]\npids = 3\n", "pids"));
+        assert!(!Limits::set_in("[limits]\nmemory = \"1G\"\n", "pids"));
+        assert!(!Limits::set_in("pids = 3\n", "pids"));
     }
 }
