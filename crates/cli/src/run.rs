@@ -286,7 +286,7 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
             eprint!("ironpen: enforced:\n{r}");
         }
     };
-    match ironpen_jail::spawn::run_with_report(&spec, on_report) {
+    match ironpen_jail::spawn::run_then_exit(&spec, on_report) {
         Ok(outcome) => {
             // Killed by the signal, or a shell reporting it as 128+N.
             let crash = match outcome {

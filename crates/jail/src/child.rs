@@ -171,6 +171,7 @@ fn reap_and_forward(program: i32, sock: BorrowedFd<'_>) -> ! {
                         (None, Some(sig)) => Message::Signaled(sig),
                         _ => Message::Exited(EXIT_SETUP_FAILED),
                     };
+                    end_the_jail();
                     let _ = protocol::send(sock, &msg);
                     sysproc::exit_now(0);
                 }
@@ -185,6 +186,15 @@ fn reap_and_forward(program: i32, sock: BorrowedFd<'_>) -> ! {
             }
         }
     }
+}
+
+/// Kill every other process of the jail and reap them all, so that once ironpen has the final
+/// status nothing of the jail runs any more (init itself only exits after this). Init is pid 1 of
+/// the jail's pid namespace: `kill(-1)` reaches every other process in it, and every orphan is
+/// init's child, so `wait` ends with ECHILD once they are all gone.
+fn end_the_jail() {
+    let _ = sysproc::kill_all_others();
+    while rustix::process::wait(rustix::process::WaitOptions::empty()).is_ok() {}
 }
 
 /// Entry point of the program's process. Never returns.

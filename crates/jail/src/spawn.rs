@@ -43,7 +43,35 @@ pub fn run(spec: &JailSpec) -> Result<Outcome, SetupError> {
 /// before the program starts).
 pub fn run_with_report(
     spec: &JailSpec,
+    on_report: impl FnMut(&Report),
+) -> Result<Outcome, SetupError> {
+    run_inner(spec, on_report, Teardown::Wait)
+}
+
+/// Like [`run_with_report`], for a caller that exits as soon as this returns (the `ironpen run`
+/// command): when the program has ended, every other process of the jail is already killed and
+/// reaped, and this returns without waiting for the kernel to tear down the jail's namespaces
+/// (about half a millisecond). The jail's init, still exiting, is then reaped by whoever
+/// inherits it. Jails with a terminal relay, cgroup limits or overlay mounts (workspaces) are
+/// always waited for: their relay must drain, their cgroups be removed, their overlay be gone
+/// before the workspace is unlocked.
+pub fn run_then_exit(
+    spec: &JailSpec,
+    on_report: impl FnMut(&Report),
+) -> Result<Outcome, SetupError> {
+    run_inner(spec, on_report, Teardown::SkipIfPlain)
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Teardown {
+    Wait,
+    SkipIfPlain,
+}
+
+fn run_inner(
+    spec: &JailSpec,
     mut on_report: impl FnMut(&Report),
+    teardown: Teardown,
 ) -> Result<Outcome, SetupError> {
     let seccomp = compile_seccomp(spec)?;
     // Limits are in place before the clone; the cgroups go when this returns (all paths).
@@ -105,7 +133,14 @@ pub fn run_with_report(
     }
     drop(seccomp);
     let mut relay = crate::pty::Relay::new(spec.tty.as_ref());
-    let outcome = supervise(&ours, &pidfd, &sigfd, &mut relay, &mut on_report);
+    let early = teardown == Teardown::SkipIfPlain
+        && spec.tty.is_none()
+        && cgroup.is_none()
+        && !spec
+            .mounts
+            .iter()
+            .any(|m| matches!(m, crate::spec::MountOp::Overlay { .. }));
+    let outcome = supervise(&ours, &pidfd, &sigfd, &mut relay, &mut on_report, early);
     // The user's terminal is restored here at the latest (error paths included).
     relay.finish();
     let _ = signal::set_mask(&old_mask);
@@ -211,6 +246,7 @@ fn supervise(
     sigfd: &OwnedFd,
     relay: &mut crate::pty::Relay,
     on_report: &mut dyn FnMut(&Report),
+    early: bool,
 ) -> Result<Outcome, SetupError> {
     let mut last: Option<Message> = None;
     let mut sock_open = true;
@@ -258,9 +294,16 @@ fn supervise(
                     trim = Trim::Pending;
                 }
                 Ok(Some((m, _))) => {
+                    let last_word = matches!(m, Message::Exited(_) | Message::Signaled(_));
                     // An error from the program's process wins over init's later status report.
                     if !matches!(last, Some(Message::Error(_))) {
                         last = Some(m);
+                    }
+                    // Init sends the status only once every other process of the jail is dead
+                    // and reaped (child::end_the_jail); what is left is the kernel tearing down
+                    // the namespaces, which a caller about to exit need not wait for.
+                    if last_word && early {
+                        return outcome_of(last, aborted, None);
                     }
                 }
                 Ok(None) | Err(_) => sock_open = false,
@@ -309,29 +352,39 @@ fn supervise(
             let status =
                 rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED)
                     .ctx("waitid", || "jail init".into())?;
-            if let Some(sig) = aborted {
-                return Ok(Outcome::Signaled(sig));
+            return outcome_of(last, aborted, status);
+        }
+    }
+}
+
+/// How the jail ended, from init's last word (`last`), a setup abort, and (when ironpen waited
+/// for it) init's own exit status.
+fn outcome_of(
+    last: Option<Message>,
+    aborted: Option<i32>,
+    status: Option<rustix::process::WaitIdStatus>,
+) -> Result<Outcome, SetupError> {
+    if let Some(sig) = aborted {
+        return Ok(Outcome::Signaled(sig));
+    }
+    match last {
+        Some(Message::Error(e)) => Err(e),
+        Some(Message::Exited(c)) => Ok(Outcome::Exited(c)),
+        Some(Message::Signaled(s)) => Ok(Outcome::Signaled(s)),
+        Some(Message::Report(_) | Message::PtyMaster) | None => {
+            let st = status.as_ref();
+            match st.and_then(|s| s.terminating_signal()) {
+                Some(sig) => Ok(Outcome::Signaled(sig)),
+                None => Err(SetupError::other(
+                    "jail",
+                    "init",
+                    format!(
+                        "exited without reporting the program's status (exit {})",
+                        st.and_then(|s| s.exit_status())
+                            .unwrap_or(EXIT_SETUP_FAILED)
+                    ),
+                )),
             }
-            return match last {
-                Some(Message::Error(e)) => Err(e),
-                Some(Message::Exited(c)) => Ok(Outcome::Exited(c)),
-                Some(Message::Signaled(s)) => Ok(Outcome::Signaled(s)),
-                Some(Message::Report(_) | Message::PtyMaster) | None => {
-                    let st = status.as_ref();
-                    match st.and_then(|s| s.terminating_signal()) {
-                        Some(sig) => Ok(Outcome::Signaled(sig)),
-                        None => Err(SetupError::other(
-                            "jail",
-                            "init",
-                            format!(
-                                "exited without reporting the program's status (exit {})",
-                                st.and_then(|s| s.exit_status())
-                                    .unwrap_or(EXIT_SETUP_FAILED)
-                            ),
-                        )),
-                    }
-                }
-            };
         }
     }
 }

@@ -151,6 +151,14 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// `kill(-1, SIGKILL)`: kill every process this one may signal, except itself. Used by a pid
+/// namespace's init to end everything else in its namespace.
+pub fn kill_all_others() -> io::Result<()> {
+    // SAFETY: kill(2) takes no pointers; -1 addresses every process the caller may signal.
+    let ret = unsafe { libc::kill(-1, libc::SIGKILL) };
+    crate::check(libc::c_long::from(ret)).map(drop)
+}
+
 /// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)`: give the process a new anonymous session keyring,
 /// so the caller's keys are unreachable.
 pub fn join_new_session_keyring() -> io::Result<i32> {
