@@ -83,7 +83,7 @@ fn yes_and_answers_file() {
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
         "ironpen: a.toml:1:1: unknown key `purpos`; did you mean `purpose`? (valid: purpose, \
-         network, ports, writable, readable, jit, priority)\n"
+         network, ports, writable, readable, virtualization, jit, priority)\n"
     );
 }
 
