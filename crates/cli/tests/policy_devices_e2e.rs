@@ -172,6 +172,42 @@ fn x11_socket_directory_bound_read_only() {
         // The rest of /tmp stays the jail's own, writable.
         let r = env.probe_in(v, &["--policy", &p], &["write", "/tmp/scratch"]);
         assert_ok(&r, true, &format!("[{}] write /tmp/scratch", v.name()));
+        // The boolean itself: the cookie from ${HOME}/.Xauthority is read-only at the place
+        // XAUTHORITY names (the jail's home is not the caller's).
+        let home = env.dir.join("home");
+        std::fs::create_dir(&home).unwrap();
+        set_mode(&home, 0o755);
+        std::fs::write(home.join(".Xauthority"), "cookie\n").unwrap();
+        set_mode(&home.join(".Xauthority"), 0o644);
+        let mut cmd = env.ironpen_cmd(
+            v,
+            &["--policy", "@default", "--set", "x11=true"],
+            &[
+                "sh",
+                "-c",
+                "echo DISPLAY=$DISPLAY; cat \"$XAUTHORITY\"; echo x >> \"$XAUTHORITY\" || echo RO",
+            ],
+        );
+        cmd.env("HOME", &home).env("DISPLAY", ":7");
+        let out = run_cmd(cmd, RUN_TIMEOUT);
+        assert_eq!(out.code, Some(0), "[{}] {}", v.name(), out.stderr);
+        assert_eq!(
+            out.stdout,
+            "DISPLAY=:7\ncookie\nRO\n",
+            "[{}] {}",
+            v.name(),
+            out.stderr
+        );
+        if !Path::new("/tmp/.X11-unix").exists() {
+            assert!(
+                out.stderr.contains(
+                    "ironpen: note: optional binds skipped, not on this host: /tmp/.X11-unix\n"
+                ),
+                "[{}] {}",
+                v.name(),
+                out.stderr
+            );
+        }
         // Without the grant there is no display.
         let r = env.probe_in(
             v,

@@ -59,10 +59,16 @@ fn x11_gpu_and_kvm_grant_exactly_their_documented_paths() {
     let fs = &x.layer.filesystem;
     assert_eq!(
         values(&fs.ro),
+        ["/tmp/.X11-unix", "/home/alice/.Xauthority:/tmp/.Xauthority"]
+    );
+    // Optional names host sources.
+    assert_eq!(
+        values(&fs.optional),
         ["/tmp/.X11-unix", "/home/alice/.Xauthority"]
     );
-    assert_eq!(values(&fs.optional), values(&fs.ro));
-    assert_eq!(values(&x.layer.environment.keep), ["DISPLAY", "XAUTHORITY"]);
+    assert_eq!(values(&x.layer.environment.keep), ["DISPLAY"]);
+    let xa = &x.layer.environment.set["XAUTHORITY"].value;
+    assert_eq!(xa, "/tmp/.Xauthority");
     assert!(fs.dev.is_empty() && fs.rw.is_empty());
 
     let g = default_with(&[("gpu", true)]);

@@ -150,13 +150,14 @@ spelling in its grants, so the profile's author wrote it once, knowingly.
 | `home_read` | `filesystem.ro = ["${HOME}"]` | no-broad-host-paths off (0.7) |
 | `jit` | `mdwe.allow_jit = true` | mdwe off (0.4) |
 | `ptrace_children` | `seccomp.add_sets = ["@debug"]` with its loud spelling | seccomp-no-dangerous-sets off (1.0) |
-| `x11` | `filesystem.ro` of `/tmp/.X11-unix` and `${HOME}/.Xauthority` (both optional), `environment.keep` of `DISPLAY` and `XAUTHORITY` | no-display-server off (0.6), no-host-environment off (0.2) |
+| `x11` | `filesystem.ro` of `/tmp/.X11-unix` and of `${HOME}/.Xauthority` at `/tmp/.Xauthority` (both optional), `environment.keep = ["DISPLAY"]`, `environment.set` `XAUTHORITY = "/tmp/.Xauthority"` | no-display-server off (0.6), no-host-environment off (0.2) |
 | `gpu` | `filesystem.dev` of `/dev/dri`, `/dev/nvidiactl`, `/dev/nvidia0`, `/dev/nvidia-uvm`, `/dev/nvidia-modeset` (all optional: those present) | no-devices off (0.8) |
 | `kvm` | `filesystem.dev = ["/dev/kvm"]` (not optional: refuses to start on a host without it) | no-devices off (0.8) |
 
 Notes: `x11` reaches the display through the socket in `/tmp/.X11-unix` (the abstract socket is
-in the host's network namespace, out of reach); an `XAUTHORITY` outside `~/.Xauthority` needs its
-own `ro` bind. Mesa and the NVIDIA driver may also want `/sys/dev` and `/sys/devices` to find the
+in the host's network namespace, out of reach). The cookie is taken from `~/.Xauthority`; a
+session that keeps it elsewhere (GDM: `/run/user/UID/gdm/Xauthority`) can let the jail in by
+uid instead, `xhost +si:localuser:$USER` (a rootless jail keeps your uid on the socket). Mesa and the NVIDIA driver may also want `/sys/dev` and `/sys/devices` to find the
 GPU; they are not granted (they describe the host's hardware): add them with `ro` if needed.
 A device bind is `nosuid` only (device nodes work), as `run --dev-bind`; opening the device
 still needs the jail's uid to have access to it on the host (e.g. the `kvm` group's permission
