@@ -223,11 +223,36 @@ pub struct InitArgs {
     pub output: Option<std::path::PathBuf>,
 }
 
+/// signal(7): the same number on every Linux architecture.
+const SIGINT: i32 = 2;
+
+/// While prompting: SIGINT blocked, so Ctrl-C (read as a key in raw mode and re-raised by the
+/// prompt library) ends the prompt with an error instead of killing ironpen with the cursor
+/// hidden. Dropping the guard shows the cursor, then restores the mask: a pending SIGINT then
+/// ends ironpen the usual way.
+struct PromptGuard(Option<ironpen_sys::signal::SigSet>);
+
+impl PromptGuard {
+    fn new() -> Self {
+        PromptGuard(ironpen_sys::signal::block(&ironpen_sys::signal::SigSet::of(&[SIGINT])).ok())
+    }
+}
+
+impl Drop for PromptGuard {
+    fn drop(&mut self) {
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+        if let Some(old) = &self.0 {
+            let _ = ironpen_sys::signal::set_mask(old);
+        }
+    }
+}
+
 /// Ask each question with a prompt on the terminal (dialoguer, on stderr): a list to pick from
 /// for questions with choices, a line editor checked by `Answers::answer` for the others.
 fn ask_terminal(answers: &mut Answers) -> Result<()> {
     use dialoguer::{theme::ColorfulTheme, Input, Select};
     let theme = ColorfulTheme::default();
+    let _guard = PromptGuard::new();
     for q in QUESTIONS {
         let answer = if q.choices.is_empty() {
             let check = answers.clone();

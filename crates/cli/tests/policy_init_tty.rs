@@ -125,8 +125,9 @@ impl Term {
         let deadline = Instant::now() + WAIT;
         loop {
             if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                use std::os::unix::process::ExitStatusExt as _;
                 self.child = None;
-                return st.code().unwrap_or(-1);
+                return st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
             }
             assert!(
                 Instant::now() < deadline,
@@ -217,4 +218,26 @@ fn enter_alone_takes_every_default() {
         .output()
         .unwrap();
     assert_eq!(text, String::from_utf8_lossy(&piped.stdout));
+}
+
+#[test]
+fn ctrl_c_cancels_and_leaves_the_terminal_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Term::open();
+    let before = termios::tcgetattr(&t.slave).unwrap().local_modes;
+    t.spawn(dir.path(), &["init", "-o", "p.toml"]);
+    t.pick("What is the jail for", 1);
+    t.expect("Does it need the network");
+    t.send(b"\x03");
+    // Ended by the SIGINT the key stands for, after the clean-up.
+    assert_eq!(t.wait(), 128 + 2, "{}", String::from_utf8_lossy(&t.seen));
+    assert!(!dir.path().join("p.toml").exists());
+    let after = termios::tcgetattr(&t.slave).unwrap().local_modes;
+    assert_eq!(after, before, "the terminal's line mode was not restored");
+    // The cursor the list hid is shown again.
+    let shown = String::from_utf8_lossy(&t.seen);
+    assert!(
+        shown.rfind("\x1b[?25h") > shown.rfind("\x1b[?25l"),
+        "{shown:?}"
+    );
 }
