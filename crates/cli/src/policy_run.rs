@@ -99,8 +99,11 @@ pub fn request_from_policy(p: &Policy) -> Result<Request> {
     let mut skipped: Vec<&str> = Vec::new();
     for e in fs.ro.iter().chain(&fs.rw).chain(&fs.dev) {
         let src = Policy::bind_paths(&e.value).0;
-        let missing = std::fs::symlink_metadata(src).is_err();
-        if missing && fs.optional.iter().any(|o| o.value == src) {
+        let missing =
+            std::fs::symlink_metadata(src).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        let optional =
+            |o: &model::Item<String>| o.value.trim_end_matches('/') == src.trim_end_matches('/');
+        if missing && fs.optional.iter().any(optional) {
             skipped.push(src);
             continue;
         }

@@ -82,7 +82,8 @@ this directory), whether it needs the network and which ports, which host direct
 write and read, whether it is a virtualization workload, whether it runs a JIT, and security or
 compatibility first; it writes a commented policy that includes the matching built-in profile
 and flips the booleans. On a terminal (stdin and stderr) the questions are prompts (dialoguer):
-arrow keys and Enter pick from a list, text answers are checked as typed. Otherwise answers are
+arrow keys and Enter pick from a list, text answers are checked as typed, Ctrl-C cancels
+without writing anything. Otherwise answers are
 read one per line from stdin (a pipe: `printf 'server\nserver\n80\n' | ironpen init`), from
 `--answers FILE` (TOML with the keys purpose, network, ports, writable, readable,
 virtualization, jit, priority) or `--yes` (every default). The virtualization answer: `none`;
