@@ -205,10 +205,11 @@ fn normalize_cap(c: &str) -> String {
 /// Options of `ironpen init`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Questions are read line by line from standard input, so answers can be \
-piped: printf 'server\\nserver\\n80\\n' | ironpen init -o web.toml\n\
-An answers FILE is TOML with the question keys: purpose, network, ports, writable, readable, jit, \
-priority; missing keys take the default."
+    after_help = "On a terminal (standard input and standard error) the questions are prompts: \
+arrow keys and Enter choose, Enter alone takes the default. Otherwise they are read line by line \
+from standard input, so answers can be piped: printf 'server\\nserver\\n80\\n' | ironpen init -o web.toml\n\
+An answers FILE is TOML with the question keys: purpose, network, ports, writable, readable, \
+virtualization, jit, priority; missing keys take the default."
 )]
 pub struct InitArgs {
     /// Take the answers from this TOML file instead of asking.
@@ -222,11 +223,68 @@ pub struct InitArgs {
     pub output: Option<std::path::PathBuf>,
 }
 
-/// Ask each question on stderr and read its answer from stdin (a terminal or a pipe). At end of
-/// input the remaining questions take their defaults.
-fn ask(answers: &mut Answers) -> Result<()> {
+/// signal(7): the same number on every Linux architecture.
+const SIGINT: i32 = 2;
+
+/// While prompting: SIGINT blocked, so Ctrl-C (read as a key in raw mode and re-raised by the
+/// prompt library) ends the prompt with an error instead of killing ironpen with the cursor
+/// hidden. Dropping the guard shows the cursor, then restores the mask: a pending SIGINT then
+/// ends ironpen the usual way.
+struct PromptGuard(Option<ironpen_sys::signal::SigSet>);
+
+impl PromptGuard {
+    fn new() -> Self {
+        PromptGuard(ironpen_sys::signal::block(&ironpen_sys::signal::SigSet::of(&[SIGINT])).ok())
+    }
+}
+
+impl Drop for PromptGuard {
+    fn drop(&mut self) {
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+        if let Some(old) = &self.0 {
+            let _ = ironpen_sys::signal::set_mask(old);
+        }
+    }
+}
+
+/// Ask each question with a prompt on the terminal (dialoguer, on stderr): a list to pick from
+/// for questions with choices, a line editor checked by `Answers::answer` for the others.
+fn ask_terminal(answers: &mut Answers) -> Result<()> {
+    use dialoguer::{theme::ColorfulTheme, Input, Select};
+    let theme = ColorfulTheme::default();
+    let _guard = PromptGuard::new();
+    for q in QUESTIONS {
+        let answer = if q.choices.is_empty() {
+            let check = answers.clone();
+            Input::<String>::with_theme(&theme)
+                .with_prompt(q.prompt)
+                .allow_empty(true)
+                .validate_with(move |s: &String| -> Result<(), String> {
+                    check.clone().answer(q, s)
+                })
+                .interact_text()
+                .with_context(|| format!("asking {} on the terminal", q.key))?
+        } else {
+            let default = q.choices.iter().position(|c| *c == q.default).unwrap_or(0);
+            let i = Select::with_theme(&theme)
+                .with_prompt(q.prompt)
+                .items(q.choices)
+                .default(default)
+                .interact()
+                .with_context(|| format!("asking {} on the terminal", q.key))?;
+            q.choices[i].to_string()
+        };
+        answers
+            .answer(q, &answer)
+            .map_err(|e| anyhow!("{}: {e}", q.key))?;
+    }
+    Ok(())
+}
+
+/// Ask each question on stderr and read its answer as a line from stdin (a pipe or a file). At
+/// end of input the remaining questions take their defaults; a wrong answer is asked again.
+fn ask_lines(answers: &mut Answers) -> Result<()> {
     let stdin = std::io::stdin();
-    let interactive = stdin.is_terminal();
     let mut lines = stdin.lock().lines();
     for q in QUESTIONS {
         loop {
@@ -239,10 +297,8 @@ fn ask(answers: &mut Answers) -> Result<()> {
             let line = match lines.next() {
                 Some(l) => {
                     let l = l.context("reading an answer from standard input")?;
-                    if !interactive {
-                        // Over a pipe nothing echoes the answer: show it after its question.
-                        eprintln!("{l}");
-                    }
+                    // Over a pipe nothing echoes the answer: show it after its question.
+                    eprintln!("{l}");
                     l
                 }
                 None => {
@@ -267,7 +323,11 @@ pub fn init(a: &InitArgs) -> Result<i32> {
             .with_context(|| format!("--answers {}: cannot read", path.display()))?;
         answers = Answers::from_toml(&path.display().to_string(), &text)?;
     } else if !a.yes {
-        ask(&mut answers)?;
+        if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+            ask_terminal(&mut answers)?;
+        } else {
+            ask_lines(&mut answers)?;
+        }
     }
     let text = generate(&answers);
     // The generated policy must load like any other: check it before handing it out.

@@ -87,8 +87,17 @@ pub fn request_from_policy(p: &Policy) -> Result<Request> {
     }
     let fs = &l.filesystem;
     // Named by the policy's own position, not by the --bind flags the plan would name.
-    for e in fs.ro.iter().chain(&fs.rw) {
+    let mut skipped: Vec<&str> = Vec::new();
+    for e in fs.ro.iter().chain(&fs.rw).chain(&fs.dev) {
         let src = Policy::bind_paths(&e.value).0;
+        let missing =
+            std::fs::symlink_metadata(src).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        let optional =
+            |o: &model::Item<String>| o.value.trim_end_matches('/') == src.trim_end_matches('/');
+        if missing && fs.optional.iter().any(optional) {
+            skipped.push(src);
+            continue;
+        }
         if let Err(err) = std::fs::metadata(src) {
             bail!(
                 "{}: filesystem: source {src} cannot be used: {err}",
@@ -97,9 +106,22 @@ pub fn request_from_policy(p: &Policy) -> Result<Request> {
         }
     }
     let mut mounts: Vec<(usize, UserMount)> = Vec::new();
-    for (list, mode) in [(&fs.ro, BindMode::ReadOnly), (&fs.rw, BindMode::ReadWrite)] {
+    if !skipped.is_empty() {
+        eprintln!(
+            "ironpen: note: optional binds skipped, not on this host: {}",
+            skipped.join(", ")
+        );
+    }
+    for (list, mode) in [
+        (&fs.ro, BindMode::ReadOnly),
+        (&fs.rw, BindMode::ReadWrite),
+        (&fs.dev, BindMode::Device),
+    ] {
         for e in list {
             let (src, dst) = Policy::bind_paths(&e.value);
+            if skipped.contains(&src) {
+                continue;
+            }
             mounts.push((
                 depth(dst),
                 UserMount::Bind {

@@ -83,7 +83,54 @@ fn yes_and_answers_file() {
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
         "ironpen: a.toml:1:1: unknown key `purpos`; did you mean `purpose`? (valid: purpose, \
-         network, ports, writable, readable, jit, priority)\n"
+         network, ports, writable, readable, virtualization, jit, priority)\n"
+    );
+}
+
+#[test]
+fn virtualization_answers_over_a_pipe_and_in_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Answers in question order: purpose, network, ports, writable, readable, virtualization.
+    let o = ironpen(
+        &["init", "-o", "guest.toml"],
+        dir.path(),
+        "one-off
+no
+
+
+
+vm
+guest
+",
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("ironpen: answer one of: none, host, guest\n"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(dir.path().join("guest.toml")).unwrap();
+    assert!(
+        text.contains("jit = true\n") && text.contains("kvm = false\n"),
+        "{text}"
+    );
+    let o = ironpen(&["policy", "show", "guest.toml"], dir.path(), "");
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(shown.contains("[mdwe]\nallow_jit = true\n"), "{shown}");
+    // A KVM host: the kvm boolean, so /dev/kvm as a device in the merged policy.
+    std::fs::write(dir.path().join("a.toml"), "virtualization = \"host\"\n").unwrap();
+    let o = ironpen(
+        &["init", "--answers", "a.toml", "-o", "host.toml"],
+        dir.path(),
+        "",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = ironpen(&["policy", "show", "host.toml"], dir.path(), "");
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(shown.contains("kvm = true\n"), "{shown}");
+    assert!(
+        shown.contains("[filesystem]\ndev = [\"/dev/kvm\"]\n"),
+        "{shown}"
     );
 }
 

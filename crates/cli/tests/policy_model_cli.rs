@@ -190,8 +190,8 @@ fn score_text_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let o = ironpen(&["policy", "score", "@default"], dir.path());
     let out = text(&o).0;
-    assert!(out.ends_with("exposure 0.5/10 (locked down)\n"), "{out}");
-    assert!(out.contains("private-network                 3.0  yes"));
+    assert!(out.ends_with("exposure 0.4/10 (locked down)\n"), "{out}");
+    assert!(out.contains("private-network                 3.5  yes"));
     let p = dir.path().join("wide.toml");
     std::fs::write(&p, "include = [\"@default\"]\n[set]\nnetwork = true\n[capabilities]\nadd = [\"sys_admin\"]\nallow_dangerous = \"yes-i-understand\"\n").unwrap();
     let o = ironpen(&["policy", "score", "wide.toml", "--json"], dir.path());

@@ -167,7 +167,18 @@ pub struct Filesystem {
     /// Jail directories hidden under an empty tmpfs (e.g. a secrets directory inside a bind).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub masks: Vec<Item<String>>,
-    /// Removes earlier layers' ro, rw, tmpfs, mask and symlink grants at these jail paths.
+    /// Host device nodes or directories of them (under /dev) bound with their devices usable
+    /// (nosuid only, like `run --dev-bind`): `"PATH"` or `"HOST:JAIL"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dev: Vec<Item<String>>,
+    /// Must be `"yes-i-understand"` to bind a device outside `SAFE_DEVICES` (disks, /dev/mem, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_dangerous_devices: Option<Loud>,
+    /// Host sources of ro, rw and dev binds that may be missing: such a bind is skipped (with a
+    /// note) on a host without the path, instead of refusing to start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional: Vec<Item<String>>,
+    /// Removes earlier layers' ro, rw, dev, tmpfs, mask and symlink grants at these jail paths.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remove: Vec<Item<String>>,
     /// Working directory in the jail (default: the jail user's home).
@@ -198,6 +209,12 @@ pub struct Network {
     /// no TCP binds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp_bind: Option<Vec<u16>>,
+    /// Takes back ports earlier layers put in `tcp_connect` (the list stays a restriction).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_tcp_connect: Vec<Item<u16>>,
+    /// Takes back ports earlier layers put in `tcp_bind`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_tcp_bind: Vec<Item<u16>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -493,6 +510,28 @@ pub const DANGEROUS_CAPS: &[&str] = &[
     "syslog",
     "checkpoint_restore",
 ];
+
+/// Host devices `filesystem.dev` may bind without `allow_dangerous_devices`: a path equal to or
+/// under one of these; a final `*` matches any name with that start (`/dev/nvidia0`, ...). They
+/// open a kernel driver to the program, not the host's disks, memory or consoles.
+pub const SAFE_DEVICES: &[&str] = &[
+    "/dev/kvm",
+    "/dev/dri",
+    "/dev/nvidia*",
+    "/dev/net/tun",
+    "/dev/fuse",
+    "/dev/snd",
+    "/dev/vhost-net",
+    "/dev/vhost-vsock",
+];
+
+/// Whether host device path `p` (normalized, no trailing `/`) is in `SAFE_DEVICES`.
+pub fn safe_device(p: &str) -> bool {
+    SAFE_DEVICES.iter().any(|s| match s.strip_suffix('*') {
+        Some(start) => p.starts_with(start) && !p[start.len()..].contains('/'),
+        None => p == *s || p.strip_prefix(s).is_some_and(|r| r.starts_with('/')),
+    })
+}
 
 /// Syscall sets that need `allow_dangerous = "yes-i-understand"` to be added.
 pub const DANGEROUS_SETS: &[&str] = &[

@@ -29,6 +29,21 @@ const BROAD: &[&str] = &[
     "/", "/home", "/root", "/etc", "/var", "/run", "/usr", "/boot", "/dev", "/proc", "/sys",
 ];
 
+/// Host directory of the X11 server sockets.
+const X11_SOCKETS: &str = "/tmp/.X11-unix";
+
+/// Whether bind entry `e` exposes the X11 sockets (the directory, one socket in it, or a parent).
+fn x11(e: &str) -> bool {
+    let h = Policy::bind_paths(e).0.trim_end_matches('/');
+    let h = if h.is_empty() { "/" } else { h };
+    h == X11_SOCKETS
+        || h.strip_prefix(X11_SOCKETS)
+            .is_some_and(|r| r.starts_with('/'))
+        || X11_SOCKETS
+            .strip_prefix(h)
+            .is_some_and(|r| h == "/" || r.starts_with('/'))
+}
+
 pub fn score(p: &Policy) -> Score {
     let l = &p.layer;
     let caps: Vec<String> = l
@@ -60,7 +75,7 @@ pub fn score(p: &Policy) -> Score {
     let checks = vec![
         Check {
             name: "private-network",
-            weight: 3.0,
+            weight: 3.5,
             on: l.network.mode != Some(NetMode::Host),
             description: "own network namespace with only loopback (no host network)",
         },
@@ -73,7 +88,7 @@ pub fn score(p: &Policy) -> Score {
         },
         Check {
             name: "no-dangerous-capabilities",
-            weight: 3.5,
+            weight: 4.0,
             on: !dangerous_cap,
             description:
                 "no capability that weakens the jail (sys_admin, sys_ptrace, net_admin, ...)",
@@ -86,7 +101,7 @@ pub fn score(p: &Policy) -> Score {
         },
         Check {
             name: "fixed-mounts",
-            weight: 1.0,
+            weight: 1.5,
             on: !sys_admin && !mount_set,
             description:
                 "the program cannot mount or create namespaces (no sys_admin, @mount denied)",
@@ -137,6 +152,25 @@ pub fn score(p: &Policy) -> Score {
                 .chain(&l.filesystem.ro)
                 .any(|e| broad(&e.value)),
             description: "no bind of /, a home directory, /etc, /var, /run, ... (read-only or not)",
+        },
+        Check {
+            name: "no-devices",
+            weight: 0.8,
+            on: l.filesystem.dev.is_empty(),
+            description:
+                "no host device bound (/dev/kvm, /dev/dri, ...: a kernel driver's attack surface)",
+        },
+        Check {
+            name: "no-display-server",
+            weight: 0.6,
+            on: !l
+                .filesystem
+                .rw
+                .iter()
+                .chain(&l.filesystem.ro)
+                .any(|e| x11(&e.value)),
+            description:
+                "no X11 socket directory bound (an X client can read other windows and keystrokes)",
         },
         Check {
             name: "non-root-inside",

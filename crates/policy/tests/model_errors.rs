@@ -42,7 +42,8 @@ fn unknown_key_names_position_section_and_suggestion() {
     assert_eq!(
         err(&[("p.toml", text)], "p.toml"),
         "p.toml:5:1: unknown key `rw_` in [filesystem]; did you mean `rw`? \
-         (valid: ro, rw, tmpfs, symlinks, masks, remove, chdir)"
+         (valid: ro, rw, tmpfs, symlinks, masks, dev, allow_dangerous_devices, optional, \
+         remove, chdir)"
     );
     assert_eq!(
         err(&[("p.toml", "[netwrok]\nmode = \"host\"\n")], "p.toml"),
@@ -223,8 +224,8 @@ fn unknown_boolean_in_set() {
     let e = load_from(&[], "@default", &[("netwrk", true)]).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "--set: unknown boolean `netwrk`; did you mean `network`? (declared: home_read, jit, \
-         network, ptrace_children)"
+        "--set: unknown boolean `netwrk`; did you mean `network`? (declared: gpu, home_read, \
+         jit, kvm, network, ptrace_children, x11)"
     );
     assert_eq!(
         err(&[("p.toml", "[set]\nnetwork = true\n")], "p.toml"),

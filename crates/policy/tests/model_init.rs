@@ -24,13 +24,18 @@ fn every_combination_loads_and_grants_what_was_asked() {
         for network in choices("network") {
             for jit in [false, true] {
                 for priority in choices("priority") {
-                    for ports in [vec![], vec![80, 8080]] {
+                    for (ports, virt) in [
+                        (vec![], "none"),
+                        (vec![80, 8080], "host"),
+                        (vec![], "guest"),
+                    ] {
                         let a = Answers {
                             purpose: purpose.to_string(),
                             network: network.to_string(),
                             ports: ports.clone(),
                             writable: vec!["/srv/out".into()],
                             readable: vec!["/srv/in".into()],
+                            virtualization: virt.to_string(),
                             jit,
                             priority: priority.to_string(),
                         };
@@ -38,7 +43,18 @@ fn every_combination_loads_and_grants_what_was_asked() {
                         let l = &p.layer;
                         let host = l.network.mode == Some(NetMode::Host);
                         assert_eq!(host, *network != "no", "{a:?}");
-                        assert_eq!(l.mdwe.allow_jit == Some(true), jit, "{a:?}");
+                        // An emulated guest translates code at run time: a JIT.
+                        assert_eq!(
+                            l.mdwe.allow_jit == Some(true),
+                            jit || virt == "guest",
+                            "{a:?}"
+                        );
+                        // A KVM host gets /dev/kvm as a device, and nothing else does.
+                        let kvm: Vec<&str> =
+                            l.filesystem.dev.iter().map(|d| d.value.as_str()).collect();
+                        let want: &[&str] = if virt == "host" { &["/dev/kvm"] } else { &[] };
+                        assert_eq!(kvm, want, "{a:?}");
+                        assert_eq!(p.boolean("kvm"), Some(virt == "host"));
                         let bind = (host && !ports.is_empty()).then(|| ports.clone());
                         assert_eq!(l.network.tcp_bind, bind, "{a:?}");
                         assert_eq!(l.filesystem.rw[l.filesystem.rw.len() - 1].value, "/srv/out");
@@ -100,7 +116,7 @@ fn answers_are_checked() {
             .unwrap_err()
             .to_string(),
         "a.toml:2:1: unknown key `port`; did you mean `ports`? (valid: purpose, network, ports, \
-         writable, readable, jit, priority)"
+         writable, readable, virtualization, jit, priority)"
     );
     assert_eq!(
         Answers::from_toml("a.toml", "network = \"maybe\"\n")
@@ -108,6 +124,12 @@ fn answers_are_checked() {
             .to_string(),
         "a.toml: network: answer one of no, client, server, not \"maybe\""
     );
+    assert_eq!(
+        a.answer(&q("virtualization"), "kvm"),
+        Err("answer one of: none, host, guest".into())
+    );
+    a.answer(&q("virtualization"), "guest").unwrap();
+    assert_eq!(a.virtualization, "guest");
     let a = Answers::from_toml("a.toml", "purpose = \"compute\"\n").unwrap();
     assert_eq!((a.purpose.as_str(), a.network.as_str()), ("compute", "no"));
 }

@@ -49,6 +49,12 @@ pub const QUESTIONS: &[Question] = &[
         default: "",
     },
     Question {
+        key: "virtualization",
+        prompt: "Is it a virtualization workload: none, a host that starts VMs with KVM (qemu -enable-kvm, firecracker), or a guest emulated without KVM (qemu TCG)?",
+        choices: &["none", "host", "guest"],
+        default: "none",
+    },
+    Question {
         key: "jit",
         prompt: "Does it run a JIT compiler (node, java, luajit, a browser engine)?",
         choices: &["no", "yes"],
@@ -72,6 +78,7 @@ pub struct Answers {
     pub ports: Vec<u16>,
     pub writable: Vec<String>,
     pub readable: Vec<String>,
+    pub virtualization: String,
     pub jit: bool,
     pub priority: String,
 }
@@ -84,6 +91,7 @@ impl Default for Answers {
             ports: Vec::new(),
             writable: Vec::new(),
             readable: Vec::new(),
+            virtualization: "none".into(),
             jit: false,
             priority: "security".into(),
         }
@@ -127,6 +135,7 @@ impl Answers {
             "purpose" => self.purpose = v.into(),
             "network" => self.network = v.into(),
             "priority" => self.priority = v.into(),
+            "virtualization" => self.virtualization = v.into(),
             "jit" => self.jit = v == "yes",
             "ports" => {
                 self.ports = list(v)
@@ -151,6 +160,7 @@ impl Answers {
             "purpose" => &self.purpose,
             "network" => &self.network,
             "priority" => &self.priority,
+            "virtualization" => &self.virtualization,
             "writable" | "readable" => {
                 let paths = if key == "writable" {
                     &self.writable
@@ -193,8 +203,8 @@ pub fn generate(a: &Answers) -> String {
     t.push_str("# Written by `ironpen init`. Check it with `ironpen policy check FILE`, see the\n");
     t.push_str("# merged result with `ironpen policy show FILE`, rate it with `ironpen policy score FILE`.\n");
     t.push_str(&format!(
-        "# Answers: purpose={}, network={}, ports={:?}, jit={}, priority={}\n\n",
-        a.purpose, a.network, a.ports, a.jit, a.priority
+        "# Answers: purpose={}, network={}, ports={:?}, virtualization={}, jit={}, priority={}\n\n",
+        a.purpose, a.network, a.ports, a.virtualization, a.jit, a.priority
     ));
     let profile = match a.purpose.as_str() {
         "server" => "@server",
@@ -216,9 +226,20 @@ pub fn generate(a: &Answers) -> String {
     t.push_str(&format!(
         "# The host's network (false: a private network with only loopback).\nnetwork = {net}\n"
     ));
+    if a.virtualization == "guest" {
+        t.push_str(
+            "# An emulated guest (qemu TCG) translates its code at run time, like a JIT.\njit = true\n",
+        );
+    } else {
+        t.push_str(&format!(
+            "# JIT compilers need memory-deny-write-execute off.\njit = {}\n",
+            a.jit
+        ));
+    }
+    let kvm = a.virtualization == "host";
     t.push_str(&format!(
-        "# JIT compilers need memory-deny-write-execute off.\njit = {}\n",
-        a.jit
+        "# Starts VMs with KVM: /dev/kvm with device access (refuses to start without it).\n\
+         kvm = {kvm}\n"
     ));
     let low_port = a.ports.iter().any(|p| *p < 1024);
     if low_port && profile != "@server" {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use super::merge::{merge, norm};
 use super::{
-    builtin, normalize_cap, Item, Layer, Origin, Policy, PolicyError, BUILTINS, CAPABILITIES,
-    DANGEROUS_CAPS, DANGEROUS_SETS, LOUD, RLIMITS,
+    builtin, normalize_cap, safe_device, Item, Layer, Origin, Policy, PolicyError, BUILTINS,
+    CAPABILITIES, DANGEROUS_CAPS, DANGEROUS_SETS, LOUD, RLIMITS, SAFE_DEVICES,
 };
 use crate::seccomp::sets;
 
@@ -134,6 +134,7 @@ impl State<'_, '_> {
         }
         self.stack.pop();
         self.done.push(src.name);
+        check_port_removal(&self.acc, &layer)?;
         merge(&mut self.acc, layer);
         Ok(())
     }
@@ -231,6 +232,8 @@ fn origins(l: &mut Layer, f: &mut dyn FnMut(&mut Origin)) {
         &mut l.include,
         &mut fs.ro,
         &mut fs.rw,
+        &mut fs.dev,
+        &mut fs.optional,
         &mut fs.tmpfs,
         &mut fs.masks,
         &mut fs.remove,
@@ -248,6 +251,10 @@ fn origins(l: &mut Layer, f: &mut dyn FnMut(&mut Origin)) {
     fs.symlinks.iter_mut().for_each(|i| f(&mut i.origin));
     if let Some(c) = &mut fs.chdir {
         f(&mut c.origin);
+    }
+    let net = &mut l.network;
+    for list in [&mut net.remove_tcp_connect, &mut net.remove_tcp_bind] {
+        list.iter_mut().for_each(|i| f(&mut i.origin));
     }
     l.set.values_mut().for_each(|i| f(&mut i.origin));
     l.limits.rlimits.values_mut().for_each(|i| f(&mut i.origin));
@@ -269,6 +276,8 @@ fn paths(
     for list in [
         &mut fs.ro,
         &mut fs.rw,
+        &mut fs.dev,
+        &mut fs.optional,
         &mut fs.tmpfs,
         &mut fs.masks,
         &mut fs.remove,
@@ -373,6 +382,7 @@ fn finish(mut layer: Layer, sources: Vec<String>) -> Result<Policy, PolicyError>
         .map(|(_, b)| (*b.grants).clone())
         .collect();
     for g in on {
+        check_port_removal(&layer, &g)?;
         merge(&mut layer, g);
     }
     // Record every boolean's effective value so the merged policy shows it.
@@ -389,6 +399,35 @@ fn finish(mut layer: Layer, sources: Vec<String>) -> Result<Policy, PolicyError>
     }
     validate(&layer)?;
     Ok(Policy { layer, sources })
+}
+
+/// A layer may take ports back only from a restricted list (an earlier layer's, or its own,
+/// which it adds after its removals): "every port but 22" is not expressible (Landlock allows
+/// listed ports), and keeping 22 silently would not be what was asked.
+fn check_port_removal(acc: &Layer, next: &Layer) -> Result<(), PolicyError> {
+    let (a, n) = (&acc.network, &next.network);
+    for (list, own, remove, key) in [
+        (
+            &a.tcp_connect,
+            &n.tcp_connect,
+            &n.remove_tcp_connect,
+            "tcp_connect",
+        ),
+        (&a.tcp_bind, &n.tcp_bind, &n.remove_tcp_bind, "tcp_bind"),
+    ] {
+        if let (None, None, Some(r)) = (list, own, remove.first()) {
+            return Err(PolicyError::new(
+                &r.origin,
+                format!(
+                    "network.remove_{key}: port {} cannot be taken back: no earlier layer \
+                     restricts {key} (unset means every port); list the ports it may use with \
+                     {key} = [...]",
+                    r.value
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn jail_path(p: &str, what: &str, at: &Origin) -> Result<(), PolicyError> {
@@ -425,6 +464,36 @@ fn validate(l: &Layer) -> Result<(), PolicyError> {
             }
             dsts.push((norm(jail), kind, &e.origin));
         }
+    }
+    for e in &fs.dev {
+        let (host, jail) = Policy::bind_paths(&e.value);
+        jail_path(host, "filesystem: device source", &e.origin)?;
+        jail_path(jail, "filesystem: device destination", &e.origin)?;
+        let h = norm(host);
+        if !h.starts_with("/dev/") {
+            return Err(PolicyError::new(
+                &e.origin,
+                format!(
+                    "filesystem: device source {host:?}: must be under /dev (use ro or rw for \
+                     other paths)"
+                ),
+            ));
+        }
+        if !safe_device(h) && fs.allow_dangerous_devices.is_none() {
+            return Err(PolicyError::new(
+                &e.origin,
+                format!(
+                    "filesystem: device {h} is not one of the known-safe devices ({}); a disk, \
+                     /dev/mem or a console gives the program the host: grant it with \
+                     allow_dangerous_devices = \"{LOUD}\" in [filesystem]",
+                    SAFE_DEVICES.join(", ")
+                ),
+            ));
+        }
+        dsts.push((norm(jail), "a device", &e.origin));
+    }
+    for e in &fs.optional {
+        jail_path(&e.value, "filesystem: optional source", &e.origin)?;
     }
     for (list, kind) in [(&fs.tmpfs, "tmpfs"), (&fs.masks, "masked")] {
         for e in list {

@@ -1,8 +1,9 @@
 //! Merging one layer onto the layers before it. Rules (docs/policy.md): within a layer its
 //! removals apply first, then its grants; lists append and skip entries already present; scalars
 //! and map entries of the later layer override; a later layer takes back an earlier grant only
-//! explicitly (`filesystem.remove`, `capabilities.remove`, `seccomp.remove_sets`,
-//! `environment.unset`, or setting a boolean to false).
+//! explicitly (`filesystem.remove`, `network.remove_tcp_connect` / `remove_tcp_bind`,
+//! `capabilities.remove`, `seccomp.remove_sets`, `environment.unset`, or setting a boolean to
+//! false).
 
 use super::{normalize_cap, Item, Layer, Policy};
 
@@ -56,22 +57,39 @@ pub fn merge(acc: &mut Layer, next: Layer) {
         let gone = |e: &Item<String>| norm(Policy::bind_paths(&e.value).1) == norm(&r.value);
         a.ro.retain(|e| !gone(e));
         a.rw.retain(|e| !gone(e));
+        a.dev.retain(|e| !gone(e));
         a.tmpfs.retain(|e| !gone(e));
         a.masks.retain(|e| !gone(e));
         a.symlinks.retain(|e| norm(&e.value.link) != norm(&r.value));
     }
     append(&mut a.ro, fs.ro);
     append(&mut a.rw, fs.rw);
+    append(&mut a.dev, fs.dev);
+    append(&mut a.optional, fs.optional);
+    over(&mut a.allow_dangerous_devices, fs.allow_dangerous_devices);
     append(&mut a.tmpfs, fs.tmpfs);
     append(&mut a.symlinks, fs.symlinks);
     append(&mut a.masks, fs.masks);
     over(&mut a.chdir, fs.chdir);
 
     over(&mut acc.network.mode, network.mode);
-    for (acc, next) in [
-        (&mut acc.network.tcp_connect, network.tcp_connect),
-        (&mut acc.network.tcp_bind, network.tcp_bind),
+    for (acc, next, remove) in [
+        (
+            &mut acc.network.tcp_connect,
+            network.tcp_connect,
+            network.remove_tcp_connect,
+        ),
+        (
+            &mut acc.network.tcp_bind,
+            network.tcp_bind,
+            network.remove_tcp_bind,
+        ),
     ] {
+        // Taking a port back leaves the list a restriction (possibly `[]`: no port). On an
+        // unrestricted list there is nothing to take back; the loader refuses that case.
+        if let Some(ports) = acc.as_mut() {
+            ports.retain(|p| !remove.iter().any(|r| r.value == *p));
+        }
         // A port list is a grant list: later layers add ports (a first list restricts).
         if let Some(next) = next {
             let ports = acc.get_or_insert_with(Vec::new);

@@ -20,14 +20,19 @@ pub const KEYS: &[KeyDoc] = &[
     ("", "description", "string", "none", "What the policy is for.", r#"description = "nightly report builder""#),
     ("filesystem", "ro", "list of strings", "[]", "Host paths bound read-only (nosuid, nodev): `\"PATH\"` (same place in the jail) or `\"HOST:JAIL\"`.", r#"ro = ["/srv/data:/data"]"#),
     ("filesystem", "rw", "list of strings", "[]", "Host paths bound read-write (nosuid, nodev), same forms as `ro`.", r#"rw = ["${PWD}"]"#),
+    ("filesystem", "dev", "list of strings", "[]", "Host devices (under /dev) bound with their device nodes usable (nosuid only, as `run --dev-bind`): `\"PATH\"` or `\"HOST:JAIL\"`. Outside the known-safe devices (/dev/kvm, /dev/dri, /dev/nvidia*, /dev/net/tun, /dev/fuse, /dev/snd, /dev/vhost-net, /dev/vhost-vsock) it needs `allow_dangerous_devices`.", r#"dev = ["/dev/kvm"]"#),
+    ("filesystem", "allow_dangerous_devices", "\"yes-i-understand\"", "none", "Required to bind a device outside the known-safe list (a disk, /dev/mem, a console gives the program the host).", r#"allow_dangerous_devices = "yes-i-understand""#),
+    ("filesystem", "optional", "list of strings", "[]", "Host sources of `ro`, `rw` and `dev` binds that may be missing: on a host without the path the bind is skipped with a note on stderr (and in `policy check`) instead of refusing to start.", r#"optional = ["/dev/nvidia0"]"#),
     ("filesystem", "tmpfs", "list of strings", "[]", "Fresh, empty tmpfs mounts at these jail paths.", r#"tmpfs = ["/var/cache/app"]"#),
     ("filesystem", "symlinks", "list of tables {target, link}", "[]", "Symbolic links created in the jail.", r#"symlinks = [{ target = "/usr/bin/python3", link = "/usr/local/bin/python" }]"#),
     ("filesystem", "masks", "list of strings", "[]", "Jail directories hidden under an empty tmpfs (mounted after every bind, so they can hide part of one).", r#"masks = ["/data/secrets"]"#),
-    ("filesystem", "remove", "list of strings", "[]", "Takes back earlier layers' ro, rw, tmpfs, mask and symlink grants at these jail paths (applied before this layer's own grants).", r#"remove = ["/data"]"#),
+    ("filesystem", "remove", "list of strings", "[]", "Takes back earlier layers' ro, rw, dev, tmpfs, mask and symlink grants at these jail paths (applied before this layer's own grants).", r#"remove = ["/data"]"#),
     ("filesystem", "chdir", "string", "the jail user's home", "Working directory in the jail.", r#"chdir = "/data""#),
     ("network", "mode", "\"none\" | \"host\"", "\"none\"", "`none`: a private network namespace with only loopback; `host`: the host's network.", r#"mode = "host""#),
-    ("network", "tcp_connect", "list of integers", "not restricted", "TCP ports the program may connect to (Landlock, Linux 6.7+); `[]`: none. Layers add ports.", r#"tcp_connect = [443]"#),
-    ("network", "tcp_bind", "list of integers", "not restricted", "TCP ports the program may bind (0: the ephemeral range); `[]`: none. Layers add ports.", r#"tcp_bind = [80, 443]"#),
+    ("network", "tcp_connect", "list of integers", "not restricted", "TCP ports the program may connect to (Landlock, Linux 6.7+); `[]`: none. Layers add ports; `remove_tcp_connect` takes them back.", r#"tcp_connect = [443]"#),
+    ("network", "tcp_bind", "list of integers", "not restricted", "TCP ports the program may bind (0: the ephemeral range); `[]`: none. Layers add ports; `remove_tcp_bind` takes them back.", r#"tcp_bind = [80, 443]"#),
+    ("network", "remove_tcp_connect", "list of integers", "[]", "Takes back ports earlier layers put in `tcp_connect` (the list stays a restriction: removing its last port leaves `[]`, no connects). An error when no earlier layer restricts `tcp_connect`.", r#"remove_tcp_connect = [80]"#),
+    ("network", "remove_tcp_bind", "list of integers", "[]", "Takes back ports earlier layers put in `tcp_bind`, as `remove_tcp_connect`.", r#"remove_tcp_bind = [8080]"#),
     ("identity", "uid", "integer", "the caller's (0 when started as root)", "User id inside the jail.", r#"uid = 1000"#),
     ("identity", "gid", "integer", "the caller's (0 when started as root)", "Group id inside the jail.", r#"gid = 1000"#),
     ("identity", "hostname", "string", "\"ironpen\"", "Host name inside the jail.", r#"hostname = "builder""#),
@@ -74,10 +79,17 @@ ironpen init -o build.toml                           # a commented policy from a
 
 `ironpen init` asks what the jail is for (one-off program, server, computation, compiler in
 this directory), whether it needs the network and which ports, which host directories it must
-write and read, whether it runs a JIT, and security or compatibility first; it writes a
-commented policy that includes the matching built-in profile and flips the booleans. Answers
-come from a terminal or a pipe (one per line), from `--answers FILE` (TOML with the keys
-purpose, network, ports, writable, readable, jit, priority) or `--yes` (every default).
+write and read, whether it is a virtualization workload, whether it runs a JIT, and security or
+compatibility first; it writes a commented policy that includes the matching built-in profile
+and flips the booleans. On a terminal (stdin and stderr) the questions are prompts (dialoguer):
+arrow keys and Enter pick from a list, text answers are checked as typed, Ctrl-C cancels
+without writing anything. Otherwise answers are
+read one per line from stdin (a pipe: `printf 'server\nserver\n80\n' | ironpen init`), from
+`--answers FILE` (TOML with the keys purpose, network, ports, writable, readable,
+virtualization, jit, priority) or `--yes` (every default). The virtualization answer: `none`;
+`host` (starts VMs with KVM: qemu -enable-kvm, firecracker, cloud-hypervisor) sets `kvm = true`;
+`guest` (a guest emulated without KVM, qemu TCG, whose translator writes code at run time) sets
+`jit = true`.
 
 This page is generated from the model (`ironpen_policy::model::reference`); a test keeps it
 current. Unknown keys are errors (with file:line:column and the nearest valid key), and so are
@@ -91,9 +103,12 @@ missing include. Nothing runs on an invalid policy. Paths may use `${PWD}`, `${H
 `include = [...]` lists the layers merged before the file itself, depth first, in order. The
 command line's options are the last layer. Merging a layer onto the ones before it:
 
-1. Its removals apply first: `filesystem.remove` (jail paths), `capabilities.remove`,
-   `seccomp.remove_sets`, `environment.unset`. A later layer takes back an earlier grant only
-   this way (or by setting a boolean to false); then its grants are added.
+1. Its removals apply first: `filesystem.remove` (jail paths), `network.remove_tcp_connect` and
+   `network.remove_tcp_bind` (ports), `capabilities.remove`, `seccomp.remove_sets`,
+   `environment.unset`. A later layer takes back an earlier grant only this way (or by setting a
+   boolean to false); then its grants are added. A port list stays a restriction when ports are
+   taken back (its last port gone: `[]`, no port); taking a port back from a list no layer
+   restricted (unset: every port) is an error, since "every port but one" cannot be enforced.
 2. Lists append, skipping entries already present (so the same grant twice is one grant).
 3. Scalars (`network.mode`, `identity.uid`, `landlock.mode`, ...) and table entries
    (`environment.set.X`, `limits.rlimits.X`, `booleans.X`, `set.X`) of the later layer override.
@@ -124,8 +139,37 @@ mode = "host"
 
 Dangerous grants need a loud spelling: `allow_dangerous = "yes-i-understand"` in
 `[capabilities]` (sys_admin, sys_ptrace, net_admin, dac_override, bpf, ...) or `[seccomp]`
-(@debug, @mount, @namespaces, @bpf, @io-uring, ...). A boolean that grants one carries the
+(@debug, @mount, @namespaces, @bpf, @io-uring, ...), `allow_dangerous_devices` in
+`[filesystem]` for a device outside the known-safe list. A boolean that grants one carries the
 spelling in its grants, so the profile's author wrote it once, knowingly.
+
+`@default` declares these booleans, so every built-in profile has them (all off by default):
+
+| boolean | grants exactly | exposure score |
+|---|---|---|
+| `network` | `network.mode = "host"` | private-network off (3.5), tcp-ports-restricted off unless both port lists are set (0.5) |
+| `home_read` | `filesystem.ro = ["${HOME}"]` | no-broad-host-paths off (0.7) |
+| `jit` | `mdwe.allow_jit = true` | mdwe off (0.4) |
+| `ptrace_children` | `seccomp.add_sets = ["@debug"]` with its loud spelling | seccomp-no-dangerous-sets off (1.0) |
+| `x11` | `filesystem.ro` of `/tmp/.X11-unix` and of `${HOME}/.Xauthority` at `/tmp/.Xauthority` (both optional), `environment.keep = ["DISPLAY"]`, `environment.set` `XAUTHORITY = "/tmp/.Xauthority"` | no-display-server off (0.6), no-host-environment off (0.2) |
+| `gpu` | `filesystem.dev` of `/dev/dri`, `/dev/nvidiactl`, `/dev/nvidia0`, `/dev/nvidia-uvm`, `/dev/nvidia-modeset` (all optional: those present) | no-devices off (0.8) |
+| `kvm` | `filesystem.dev = ["/dev/kvm"]` (not optional: refuses to start on a host without it) | no-devices off (0.8) |
+
+Notes: `x11` reaches the display through the socket in `/tmp/.X11-unix` (the abstract socket is
+in the host's network namespace, out of reach). The cookie is taken from `~/.Xauthority`; a
+session that keeps it elsewhere (GDM: `/run/user/UID/gdm/Xauthority`) can let the jail in by
+uid instead, `xhost +si:localuser:$USER` (a rootless jail keeps your uid on the socket). Mesa and the NVIDIA driver may also want `/sys/dev` and `/sys/devices` to find the
+GPU; they are not granted (they describe the host's hardware): add them with `ro` if needed.
+A device bind is `nosuid` only (device nodes work), as `run --dev-bind`; opening the device
+still needs the jail's uid to have access to it on the host (e.g. the `kvm` group's permission
+on /dev/kvm).
+
+## Optional binds
+
+A host path listed in `filesystem.optional` may be missing: the `ro`, `rw` or `dev` bind with
+that source is skipped on a host without it, with one note on stderr (`ironpen: note: optional
+binds skipped, not on this host: ...`, also from `policy check`), instead of refusing to start.
+Every other missing source is an error naming the policy's file and line.
 "#;
 
 const SCORE: &str = r#"## Exposure score
@@ -133,7 +177,8 @@ const SCORE: &str = r#"## Exposure score
 `ironpen policy score FILE` rates the merged policy from 0 (locked down) to 10 (no isolation):
 each protection has a weight, and the score is the weight of the protections that are off
 divided by the total, times 10. Ratings: below 2 locked down, below 4.5 ok, below 7 medium,
-else exposed. `@default` scores 0.5; the host network plus `sys_admin` scores above 6.
+else exposed. `@default` scores 0.4; the host network plus `sys_admin` scores above 6.
+Turning on `x11` adds 0.6 of the weight, `gpu` or `kvm` 0.8 (the table above).
 "#;
 
 /// The policy reference page (Markdown).
