@@ -228,20 +228,41 @@ const SIGINT: i32 = 2;
 
 /// While prompting: SIGINT blocked, so Ctrl-C (read as a key in raw mode and re-raised by the
 /// prompt library) ends the prompt with an error instead of killing ironpen with the cursor
-/// hidden. Dropping the guard shows the cursor, then restores the mask: a pending SIGINT then
-/// ends ironpen the usual way.
-struct PromptGuard(Option<ironpen_sys::signal::SigSet>);
+/// hidden; and the terminal's ISIG off from the first question to the last, so a Ctrl-C typed
+/// between two prompts (when the library is not in raw mode) is still read as that key instead
+/// of becoming a blocked signal nobody looks at. Dropping the guard shows the cursor, restores
+/// the terminal's modes, then the mask: a pending SIGINT then ends ironpen the usual way.
+struct PromptGuard {
+    mask: Option<ironpen_sys::signal::SigSet>,
+    modes: Option<rustix::termios::Termios>,
+}
 
 impl PromptGuard {
     fn new() -> Self {
-        PromptGuard(ironpen_sys::signal::block(&ironpen_sys::signal::SigSet::of(&[SIGINT])).ok())
+        let mask = ironpen_sys::signal::block(&ironpen_sys::signal::SigSet::of(&[SIGINT])).ok();
+        let stdin = std::io::stdin();
+        let modes = rustix::termios::tcgetattr(&stdin).ok();
+        if let Some(old) = &modes {
+            let mut quiet = old.clone();
+            quiet.local_modes.remove(rustix::termios::LocalModes::ISIG);
+            let _ =
+                rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &quiet);
+        }
+        PromptGuard { mask, modes }
     }
 }
 
 impl Drop for PromptGuard {
     fn drop(&mut self) {
         let _ = dialoguer::console::Term::stderr().show_cursor();
-        if let Some(old) = &self.0 {
+        if let Some(old) = &self.modes {
+            let _ = rustix::termios::tcsetattr(
+                std::io::stdin(),
+                rustix::termios::OptionalActions::Now,
+                old,
+            );
+        }
+        if let Some(old) = &self.mask {
             let _ = ironpen_sys::signal::set_mask(old);
         }
     }

@@ -127,6 +127,12 @@ impl Term {
             if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 use std::os::unix::process::ExitStatusExt as _;
                 self.child = None;
+                // What it wrote before it ended is all in the pty's buffer: take it in.
+                let mut before = usize::MAX;
+                while self.seen.len() != before {
+                    before = self.seen.len();
+                    self.read_for(Duration::from_millis(20));
+                }
                 return st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
             }
             assert!(

@@ -149,15 +149,17 @@ fn reap_and_forward(program: i32, sock: BorrowedFd<'_>) -> ! {
             signal::wait(&set).map(Some)
         } else {
             // After a quiet moment, give back the pages of code init ran once (see
-            // drop_image_pages); short jobs end before that and never pay for it.
+            // drop_image_pages_then); short jobs end before that and never pay for it.
             signal::wait_timeout(&set, std::time::Duration::from_millis(50))
         };
         let sig = match sig {
             Ok(Some(sig)) => sig,
             Ok(None) => {
-                sysproc::drop_image_pages();
                 trimmed = true;
-                continue;
+                match sysproc::drop_image_pages_then(|| signal::wait(&set)) {
+                    Ok(sig) => sig,
+                    Err(_) => sysproc::exit_now(EXIT_SETUP_FAILED),
+                }
             }
             Err(_) => sysproc::exit_now(EXIT_SETUP_FAILED),
         };

@@ -302,16 +302,33 @@ fn ensure_target(
     open_in_root(root, path, dir).ctx("openat2(RESOLVE_IN_ROOT)", what)
 }
 
-/// A real (not O_PATH) directory fd for *at() calls that create entries.
-fn dir_for_create(
-    root: BorrowedFd<'_>,
-    path: &Path,
-    origin: &str,
-) -> Result<(OwnedFd, PathBuf), SetupError> {
-    let (parent, name) = split(path, origin)?;
-    // An O_PATH directory fd is a valid dirfd for the *at() calls.
-    let parent_fd = ensure_dir(root, parent, origin)?;
-    Ok((parent_fd, PathBuf::from(name)))
+/// The directory that the last entries were created in (most land in /etc or /dev, one after
+/// the other): reused until a mount is attached, which may cover it.
+#[derive(Default)]
+struct ParentCache(Option<(PathBuf, OwnedFd)>);
+
+impl ParentCache {
+    /// An O_PATH fd of `path`'s parent directory (a valid dirfd for the *at() calls that create
+    /// entries) and `path`'s last component.
+    fn dir_for_create<'p>(
+        &mut self,
+        root: BorrowedFd<'_>,
+        path: &'p Path,
+        origin: &str,
+    ) -> Result<(BorrowedFd<'_>, &'p std::ffi::OsStr), SetupError> {
+        let (parent, name) = split(path, origin)?;
+        if !matches!(&self.0, Some((p, _)) if p == parent) {
+            let fd = ensure_dir(root, parent, origin)?;
+            self.0 = Some((parent.to_path_buf(), fd));
+        }
+        let (_, fd) = self.0.as_ref().expect("set just above");
+        Ok((fd.as_fd(), name))
+    }
+
+    /// A mount was attached somewhere in the tree: a cached directory may be hidden under it.
+    fn forget(&mut self) {
+        self.0 = None;
+    }
 }
 
 /// Build the jail's root from `ops` and pivot into it. On return the process's `/` is the new
@@ -346,9 +363,13 @@ pub(crate) fn build_and_pivot(
     let uid = ids.uid.to_string();
     let gid = ids.gid.to_string();
     let mut proc_mode = ProcMode::NotMounted;
+    let mut parents = ParentCache::default();
 
     for (i, op) in ops.iter().enumerate() {
         let origin = op.origin();
+        if op.is_mount() {
+            parents.forget();
+        }
         match op {
             MountOp::Bind { src, dst, .. }
             | MountOp::Overlay {
@@ -415,40 +436,39 @@ pub(crate) fn build_and_pivot(
                     format!("devpts -> {} ({origin})", show(dst))
                 })?;
                 let ptmx = dst.with_file_name("ptmx");
-                let (dir, name) = dir_for_create(root, &ptmx, &origin)?;
-                rfs::symlinkat("pts/ptmx", dir.as_fd(), name.as_path())
+                let (dir, name) = parents.dir_for_create(root, &ptmx, &origin)?;
+                rfs::symlinkat("pts/ptmx", dir, name)
                     .ctx("symlink", || format!("{} ({origin})", show(&ptmx)))?;
             }
             MountOp::Dir { dst, mode } => {
-                let (parent, name) = dir_for_create(root, dst, &origin)?;
-                match rfs::mkdirat(parent.as_fd(), name.as_path(), Mode::from_raw_mode(*mode)) {
+                let (parent, name) = parents.dir_for_create(root, dst, &origin)?;
+                match rfs::mkdirat(parent, name, Mode::from_raw_mode(*mode)) {
                     Ok(()) | Err(rustix::io::Errno::EXIST) => {}
                     Err(e) => return Err(SetupError::os("mkdir", show(dst), e.into())),
                 }
                 rfs::chmodat(
-                    parent.as_fd(),
-                    name.as_path(),
+                    parent,
+                    name,
                     Mode::from_raw_mode(*mode),
                     rfs::AtFlags::empty(),
                 )
                 .ctx("chmod", || show(dst))?;
             }
             MountOp::Symlink { target, link, .. } => {
-                let (dir, name) = dir_for_create(root, link, &origin)?;
-                rfs::symlinkat(target.as_path(), dir.as_fd(), name.as_path())
-                    .ctx("symlink", || {
-                        format!("{} -> {} ({origin})", show(link), show(target))
-                    })?;
+                let (dir, name) = parents.dir_for_create(root, link, &origin)?;
+                rfs::symlinkat(target.as_path(), dir, name).ctx("symlink", || {
+                    format!("{} -> {} ({origin})", show(link), show(target))
+                })?;
             }
             MountOp::File {
                 dst,
                 contents,
                 mode,
             } => {
-                let (dir, name) = dir_for_create(root, dst, &origin)?;
+                let (dir, name) = parents.dir_for_create(root, dst, &origin)?;
                 let f = rfs::openat(
-                    dir.as_fd(),
-                    name.as_path(),
+                    dir,
+                    name,
                     OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC,
                     Mode::from_raw_mode(*mode),
                 )

@@ -265,12 +265,14 @@ fn supervise(
         }
         let slots = relay.poll_fds(&mut fds);
         let timeout = (trim == Trim::Pending).then_some(&TRIM_AFTER);
-        match poll(&mut fds, timeout) {
-            Ok(0) if trim == Trim::Pending => {
-                sysproc::drop_image_pages();
-                trim = Trim::Done;
-                continue;
-            }
+        let mut polled = poll(&mut fds, timeout);
+        if matches!(polled, Ok(0)) && trim == Trim::Pending {
+            // A quiet moment after the start: give back the one-shot setup's pages, then wait
+            // for the next event with nothing run in between (see drop_image_pages_then).
+            trim = Trim::Done;
+            polled = sysproc::drop_image_pages_then(|| poll(&mut fds, None));
+        }
+        match polled {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(SetupError::os("poll", "jail", e.into())),
         }

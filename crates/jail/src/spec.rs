@@ -179,6 +179,22 @@ impl MountOp {
         }
     }
 
+    /// Does this operation attach a mount (which may cover directories of the tree built so
+    /// far)?
+    pub fn is_mount(&self) -> bool {
+        match self {
+            MountOp::Bind { .. }
+            | MountOp::Tmpfs { .. }
+            | MountOp::Proc { .. }
+            | MountOp::Devpts { .. }
+            | MountOp::Overlay { .. } => true,
+            MountOp::Dir { .. }
+            | MountOp::File { .. }
+            | MountOp::Symlink { .. }
+            | MountOp::RemountRootReadOnly => false,
+        }
+    }
+
     /// The user-facing spelling of this operation, for error messages.
     pub fn origin(&self) -> String {
         match self {

@@ -211,60 +211,88 @@ pub fn get_mdwe() -> io::Result<libc::c_ulong> {
 }
 
 /// Give back the pages of the read-only program images (ironpen's own code and constants, and
-/// those of libc, ld.so and libgcc_s) that the process has touched so far, and the free memory
-/// of the heap.
+/// those of libc, ld.so and libgcc_s) that the process has touched so far, the free memory of the
+/// heap and the stack pages below the current frame; then call `block` (the process's blocking
+/// wait) and return its result.
 ///
 /// ironpen's long-lived processes (the one waiting for the jail and the jail's init) ran a lot of
 /// code once during setup and then only a small loop. The pages stay in the page cache and fault
 /// back in when needed; the processes just stop holding them, which is what PSS/RSS measure.
-/// Only non-writable, file-backed mappings *with no anonymous page* are touched (code,
+/// Code that runs after the drop faults its page back in together with the aligned 64 KiB
+/// around it (the kernel's fault-around), so the drop comes last, right before `block`: a
+/// sleeping process then holds little more than the pages of this function and of the wait.
+///
+/// Only non-writable, file-backed mappings *with no anonymous page* are dropped (code,
 /// constants): `MADV_DONTNEED` cannot lose data there. RELRO segments are `r--p` too but hold
-/// relocated (privately modified) pages: smaps' `Anonymous:` excludes them.
-/// Best effort: errors are ignored.
-pub fn drop_image_pages() {
-    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
-        return;
-    };
-    // Find every range first and drop them all at the end, in one tight loop: code run after a
-    // drop faults its pages (and their 64 KiB fault-around window) straight back in.
+/// relocated (privately modified) pages: smaps' `Anonymous:` excludes them. Best effort: errors
+/// are ignored.
+#[inline(never)]
+pub fn drop_image_pages_then<T>(block: impl FnOnce() -> T) -> T {
     let mut ranges = [(0usize, 0usize); 32];
     let mut count = 0;
-    let mut candidate: Option<(usize, usize)> = None;
-    for line in smaps.lines() {
-        if let Some(anon) = line.strip_prefix("Anonymous:") {
-            // The last field block of a mapping we might drop: only if no page of it was ever
-            // privately modified (the RELRO segment is r--p but relocated, hence anonymous).
-            if let (Some(range), Some("0")) = (candidate.take(), anon.split_whitespace().next()) {
-                if count < ranges.len() {
-                    ranges[count] = range;
-                    count += 1;
+    let mut stack: Option<(usize, usize)> = None;
+    if let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") {
+        let mut candidate: Option<(usize, usize)> = None;
+        for line in smaps.lines() {
+            if let Some(anon) = line.strip_prefix("Anonymous:") {
+                // The last field block of a mapping we might drop: only if no page of it was
+                // ever privately modified (a RELRO segment is r--p but relocated).
+                if let (Some(range), Some("0")) = (candidate.take(), anon.split_whitespace().next())
+                {
+                    if count < ranges.len() {
+                        ranges[count] = range;
+                        count += 1;
+                    }
                 }
+                continue;
             }
-            continue;
+            // Mapping header: "start-end perms offset dev inode path"
+            let mut f = line.split_whitespace();
+            let (Some(range), Some(perms)) = (f.next(), f.next()) else {
+                continue;
+            };
+            let Some((a, b)) = range.split_once('-') else {
+                continue;
+            };
+            let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            else {
+                continue;
+            };
+            let path = f.nth(3);
+            if path == Some("[stack]") {
+                stack = Some((start, end));
+            }
+            let file_backed = path.is_some_and(|p| p.starts_with('/'));
+            candidate =
+                (file_backed && (perms == "r-xp" || perms == "r--p")).then_some((start, end));
         }
-        // Mapping header: "start-end perms offset dev inode path"
-        let mut f = line.split_whitespace();
-        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let Some((a, b)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-        else {
-            continue;
-        };
-        let file_backed = f.nth(3).is_some_and(|path| path.starts_with('/'));
-        candidate = (file_backed && (perms == "r-xp" || perms == "r--p")).then_some((start, end));
-    }
-    drop(smaps);
-    for &(start, end) in &ranges[..count] {
-        // SAFETY: [start, end) is a private, non-writable, file-backed mapping with no
-        // anonymous (modified) page, per /proc/self/smaps read just above;
-        // MADV_DONTNEED only drops page-table entries and the pages refault unchanged from the
-        // file.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
     }
     // SAFETY: malloc_trim only releases free memory back to the kernel.
     unsafe { libc::malloc_trim(0) };
+    // The stack below this frame is dead: nothing lives below the stack pointer (but the
+    // 128-byte red zone of a leaf function, and this function is not one). A page of margin;
+    // the rest refaults as zero pages if ever used again.
+    let here = std::ptr::addr_of!(count) as usize;
+    if let Some((start, end)) = stack {
+        let below = (here & !4095).saturating_sub(4096);
+        if start < below && below < end {
+            // SAFETY: [start, below) is the part of the main thread's stack mapping at least a
+            // page below the current frame, which holds no live data; MADV_DONTNEED turns it
+            // into fresh zero pages on next use.
+            unsafe {
+                libc::madvise(
+                    start as *mut libc::c_void,
+                    below - start,
+                    libc::MADV_DONTNEED,
+                )
+            };
+        }
+    }
+    for &(start, end) in &ranges[..count] {
+        // SAFETY: [start, end) is a private, non-writable, file-backed mapping with no
+        // anonymous (modified) page, per /proc/self/smaps read just above; MADV_DONTNEED only
+        // drops page-table entries and the pages refault unchanged from the file.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+    block()
 }
