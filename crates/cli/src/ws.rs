@@ -148,9 +148,10 @@ pub fn run(args: &WsArgs) -> anyhow::Result<i32> {
             println!("workspace {}\ndirectory {}", ws.name, ws.dir.display());
             for l in &meta.layers {
                 println!(
-                    "base {} -> layer {}",
+                    "base {} -> layer {}{}",
                     l.base.display(),
-                    ws.upper(l).display()
+                    ws.upper(l).display(),
+                    if l.fuse { " (fuse-overlayfs)" } else { "" }
                 );
             }
             let cps = ws.checkpoints()?;

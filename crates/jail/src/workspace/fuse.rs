@@ -309,3 +309,61 @@ mod tests {
         assert!("overlay".parse::<DriverChoice>().is_err());
     }
 }
+
+/// The diff of an upper layer in fuse-overlayfs's own format (what it writes when it may not
+/// create 0:0 character devices or set `trusted.*` xattrs), built by hand.
+#[cfg(test)]
+mod format_tests {
+    use super::super::diff::{walk, Format};
+    use std::fs;
+
+    fn changes(upper: &std::path::Path, base: &std::path::Path, f: Format) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(upper, base, std::path::Path::new(""), f, &mut |e| {
+            let line = e.line();
+            let (letter, path) = line.split_once("  ").unwrap();
+            out.push(format!("{letter} {path}"));
+        })
+        .unwrap();
+        out.sort();
+        out
+    }
+
+    /// A scratch directory removed on drop (also when the test fails).
+    struct Scratch(std::path::PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn dot_wh_files_are_deletions_only_in_fuse_layers() {
+        let t =
+            Scratch(std::env::temp_dir().join(format!("ironpen-fuse-fmt-{}", std::process::id())));
+        let (base, upper) = (t.0.join("base"), t.0.join("upper"));
+        for d in [&base, &upper] {
+            fs::create_dir_all(d.join("sub")).unwrap();
+        }
+        fs::write(base.join("gone"), "x").unwrap();
+        fs::write(base.join("back"), "x").unwrap();
+        fs::write(base.join("sub/old"), "x").unwrap();
+        // Deleted; deleted then created again (the file wins); a whiteout of a name the base
+        // lacks (nothing to report); a replaced directory.
+        fs::write(upper.join(".wh.gone"), "").unwrap();
+        fs::write(upper.join(".wh.back"), "").unwrap();
+        fs::write(upper.join("back"), "y").unwrap();
+        fs::write(upper.join(".wh.never"), "").unwrap();
+        fs::write(upper.join("sub/.wh..wh..opq"), "").unwrap();
+        fs::write(upper.join("sub/new"), "n").unwrap();
+        assert_eq!(
+            changes(&upper, &base, Format::FuseOverlayfs),
+            ["A sub/new", "D gone", "M back", "R sub/"]
+        );
+        // The kernel's overlay shows such names as plain files: so must its diff.
+        let k = changes(&upper, &base, Format::Kernel);
+        assert!(k.contains(&"A .wh.gone".to_string()), "{k:?}");
+        assert!(!k.iter().any(|l| l.starts_with('D')), "{k:?}");
+        assert!(k.contains(&"A sub/.wh..wh..opq".to_string()), "{k:?}");
+    }
+}
