@@ -10,10 +10,12 @@ use std::os::unix::fs::PermissionsExt as _;
 
 use ws_common::*;
 
-/// The changes both drivers must record alike: modified, deleted, added, metadata-only and a
-/// directory replaced as a whole.
+/// The changes both drivers must record alike: modified, deleted, added, metadata-only, a
+/// directory replaced as a whole, and a symlink named like a fuse-overlayfs whiteout (an entry,
+/// not a deletion of `a`, on both).
 const SCRIPT: &str = "echo more >> a; rm b; echo new > c; chmod 600 m; \
-                      rm -r sub; mkdir sub; echo y > sub/y; mkdir -p keep/deeper; echo z > keep/deeper/z";
+                      rm -r sub; mkdir sub; echo y > sub/y; mkdir -p keep/deeper; echo z > keep/deeper/z; \
+                      ln -s /etc/shadow .wh.a";
 
 fn make_base(env: &Env, name: &str) -> std::path::PathBuf {
     let base = env.dir_for(name);
@@ -129,7 +131,15 @@ fn fuse_driver_records_the_same_changes_as_the_kernel_and_ends_its_daemon() {
         for line in ["M  ", "D  ", "A  ", "m  ", "R  "] {
             assert!(d.contains(line), "{who:?}: no {line:?} in\n{d}");
         }
-        assert!(!d.contains(".wh."), "{who:?}: {d}");
+        assert!(
+            d.contains(
+                "A  BASE/.wh.a -> /etc/shadow\n"
+                    .replace("BASE", bf.to_str().unwrap())
+                    .as_str()
+            ),
+            "{who:?}: {d}"
+        );
+        assert_eq!(d.matches(".wh.").count(), 1, "{who:?}: {d}");
 
         // Runs continue on the same layer; auto stays with fuse for it, kernel refuses it.
         let o = env.run_in(who, "f", &bf, &["--report"], "cat c sub/y; test ! -e b");

@@ -312,6 +312,15 @@ fn is_whiteout(st: &Stat, x: &[(String, Vec<u8>)], format: Format) -> bool {
             }))
 }
 
+/// What fuse-overlayfs writes as a `.wh.*` marker: an empty regular file or a 0:0 device.
+fn is_fuse_marker(st: &Stat) -> bool {
+    match Kind::of(st) {
+        Kind::File => st.st_size == 0,
+        Kind::CharDev => st.st_rdev == 0,
+        _ => false,
+    }
+}
+
 /// Open a regular file for reading, refusing anything else even if it was swapped in between.
 fn open_regular(dir: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<OwnedFd> {
     let fd = rfs::openat(
@@ -448,8 +457,19 @@ pub fn walk(
         // fuse-overlayfs's `.wh.X` files: X is deleted unless the upper has X again.
         let mut fuse_whiteouts: Vec<Vec<u8>> = Vec::new();
         if format == Format::FuseOverlayfs {
+            // Only a regular file or a 0:0 character device is fuse-overlayfs bookkeeping; it
+            // lets the jail make symlinks (not files) named `.wh.*`, and shows them as such.
+            let marker = |n: &[u8]| {
+                rfs::statat(
+                    udir.as_fd(),
+                    OsStr::from_bytes(n),
+                    AtFlags::SYMLINK_NOFOLLOW,
+                )
+                .is_ok_and(|st| is_fuse_marker(&st))
+            };
             names.retain(|n| match n.strip_prefix(b".wh.") {
-                Some(_) if n.as_slice() == FUSE_OPAQUE_FILE => false,
+                Some(_) if !marker(n) => true,
+                Some(_) if n.as_slice() == FUSE_OPAQUE_FILE || n.as_slice() == b".wh..opq" => false,
                 Some(target) => {
                     fuse_whiteouts.push(target.to_vec());
                     false
@@ -572,12 +592,15 @@ pub fn walk(
             let opaque = kind == Kind::Dir
                 && (xattr_is(&ux, "opaque", b"y", format)
                     || (format == Format::FuseOverlayfs
-                        && open_beneath(
-                            udir.as_fd(),
-                            &join(&name, FUSE_OPAQUE_FILE),
-                            OFlags::PATH,
-                        )
-                        .is_ok()));
+                        && open_beneath(udir.as_fd(), &name, OFlags::PATH | OFlags::DIRECTORY)
+                            .and_then(|d| {
+                                rfs::statat(
+                                    d.as_fd(),
+                                    OsStr::from_bytes(FUSE_OPAQUE_FILE),
+                                    AtFlags::SYMLINK_NOFOLLOW,
+                                )
+                            })
+                            .is_ok_and(|st| is_fuse_marker(&st))));
             match &bst {
                 None => {}
                 Some(b) if Kind::of(b) != kind => e.change = Change::TypeChanged,

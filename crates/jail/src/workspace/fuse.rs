@@ -356,9 +356,18 @@ mod format_tests {
         fs::write(upper.join(".wh.never"), "").unwrap();
         fs::write(upper.join("sub/.wh..wh..opq"), "").unwrap();
         fs::write(upper.join("sub/new"), "n").unwrap();
+        // fuse-overlayfs lets the jail make a symlink (not a file) named `.wh.*`: an entry.
+        std::os::unix::fs::symlink("/etc/shadow", upper.join(".wh.link")).unwrap();
+        fs::write(base.join("link"), "x").unwrap();
         assert_eq!(
             changes(&upper, &base, Format::FuseOverlayfs),
-            ["A sub/new", "D gone", "M back", "R sub/"]
+            [
+                "A .wh.link -> /etc/shadow",
+                "A sub/new",
+                "D gone",
+                "M back",
+                "R sub/"
+            ]
         );
         // The kernel's overlay shows such names as plain files: so must its diff.
         let k = changes(&upper, &base, Format::Kernel);
