@@ -212,6 +212,23 @@ fn missing_fuse_overlayfs_is_a_clear_error_that_writes_nothing() {
             "{who:?}: {e}"
         );
         assert!(!wsdir.exists(), "{who:?}: the workspace was created");
+        // Found, but it dies at once: the jail's first use of the mount fails, the run is an
+        // ironpen failure naming the daemon, and nothing is left running.
+        if dev_fuse_usable(who) {
+            let o = env
+                .command(who, &a)
+                .env("IRONPEN_FUSE_OVERLAYFS", "/bin/false")
+                .output()
+                .unwrap();
+            let e = err(&o);
+            assert!(
+                e.contains("fuse-overlayfs (--workspace gone --base")
+                    && e.contains("ended with exit status: 1"),
+                "{who:?}: {e}"
+            );
+            assert!(fuse_daemons_of(&env).is_empty());
+            std::fs::remove_dir_all(&wsdir).unwrap();
+        }
         assert!(!base.join("written").exists());
         assert_eq!(fingerprint(&base), before, "{who:?}");
         // A bad driver name.

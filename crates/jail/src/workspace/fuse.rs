@@ -241,7 +241,12 @@ impl Daemons {
                     }
                 }
             }
-            show_log(*op, status, log);
+            let origin = self
+                .mounts
+                .get(*op)
+                .map(MountOp::origin)
+                .unwrap_or_default();
+            show_log(&origin, status, log);
         }
         self.running.clear();
     }
@@ -249,7 +254,7 @@ impl Daemons {
 
 /// What a daemon wrote to stderr (at most 16 KiB, without libfuse's harmless notice about mount
 /// options it does not know), so that its own diagnostics are not lost.
-fn show_log(op: usize, status: Option<std::process::ExitStatus>, log: &mut std::fs::File) {
+fn show_log(origin: &str, status: Option<std::process::ExitStatus>, log: &mut std::fs::File) {
     use std::io::{Read, Seek};
     let mut text = String::new();
     if log.rewind().is_ok() {
@@ -257,12 +262,12 @@ fn show_log(op: usize, status: Option<std::process::ExitStatus>, log: &mut std::
     }
     for line in text.lines() {
         if !line.trim().is_empty() && !line.starts_with("unknown argument ignored") {
-            eprintln!("ironpen: fuse-overlayfs (mount op {op}): {line}");
+            eprintln!("ironpen: fuse-overlayfs ({origin}): {line}");
         }
     }
     // Ended by our TERM, or by itself when the jail's mount went away: both are normal.
     if let Some(st) = status.filter(|s| !s.success() && s.code().is_some()) {
-        eprintln!("ironpen: fuse-overlayfs (mount op {op}) ended with {st}");
+        eprintln!("ironpen: fuse-overlayfs ({origin}) ended with {st}");
     }
 }
 
