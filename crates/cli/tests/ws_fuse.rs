@@ -6,7 +6,6 @@
 mod ws_common;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt as _;
 
 use ws_common::*;
 
@@ -61,14 +60,6 @@ fn fuse_daemons_of(env: &Env) -> Vec<String> {
 fn err(o: &std::process::Output) -> String {
     assert_eq!(o.status.code(), Some(125), "{o:?}");
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Can `who` open /dev/fuse read-write? (Debian's default is 0666; some containers have 0600.)
-fn dev_fuse_usable(who: Who) -> bool {
-    let Ok(md) = fs::metadata("/dev/fuse") else {
-        return false;
-    };
-    who == Who::Caller && is_root() || md.permissions().mode() & 0o006 == 0o006
 }
 
 #[test]

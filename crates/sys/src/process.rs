@@ -256,3 +256,25 @@ pub fn drop_image_pages() {
     // SAFETY: malloc_trim only releases free memory back to the kernel.
     unsafe { libc::malloc_trim(0) };
 }
+
+/// Make the process `cmd` spawns drop the capabilities `caps` (numbers) from its bounding set
+/// right before its execve. For a root-run helper that also caps what it holds after the exec
+/// (root's permitted set after execve is the bounding set). Needs CAP_SETPCAP (root).
+pub fn drop_bounding_caps_on_exec(cmd: &mut std::process::Command, caps: &[u32]) {
+    use std::os::unix::process::CommandExt;
+    let caps: Vec<libc::c_ulong> = caps.iter().map(|&c| libc::c_ulong::from(c)).collect();
+    let hook = move || -> io::Result<()> {
+        for &c in &caps {
+            // SAFETY: PR_CAPBSET_DROP takes a capability number and no pointers; prctl is
+            // async-signal-safe, and nothing here allocates (the list was built before the fork).
+            let ret = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, c, 0, 0, 0) };
+            crate::check(libc::c_long::from(ret))?;
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs in the forked child before execve and only makes the prctl calls
+    // above on memory owned by the closure (no locks, no allocation, no shared state).
+    unsafe {
+        cmd.pre_exec(hook);
+    }
+}

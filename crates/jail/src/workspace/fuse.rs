@@ -194,7 +194,11 @@ impl Daemons {
         let log_w = log
             .try_clone()
             .map_err(|e| SetupError::os("dup", "fuse-overlayfs stderr", e))?;
-        let child = Command::new(binary)
+        let mut cmd = Command::new(binary);
+        if rustix::process::geteuid().is_root() {
+            ironpen_sys::process::drop_bounding_caps_on_exec(&mut cmd, &caps_to_drop());
+        }
+        let child = cmd
             .arg("-f")
             .arg("-o")
             .arg(opts)
@@ -250,6 +254,31 @@ impl Daemons {
         }
         self.running.clear();
     }
+}
+
+/// What a root-run daemon keeps: what a file server needs to store the jail's files under the
+/// jail's host ids (owners, modes, reading the base). Everything else goes; above all
+/// CAP_SETFCAP: the kernel hands a FUSE server in the jail's namespace a capability set in the
+/// jail as a plain (v2, host-wide) `security.capability`, which a root daemon would store as such
+/// on the host. Without CAP_SETFCAP that write fails (EPERM), as it does for a rootless daemon.
+/// And CAP_SYS_ADMIN: no `trusted.*` xattrs (fuse-overlayfs then marks opaque directories with
+/// `user.fuseoverlayfs.opaque`), no mounts.
+const DAEMON_KEEPS: [u32; 9] = [
+    0,  // CAP_CHOWN: files get the jail's host ids
+    1,  // CAP_DAC_OVERRIDE
+    2,  // CAP_DAC_READ_SEARCH: copy-up reads what the kernel let the jail read
+    3,  // CAP_FOWNER: chmod/utimes/xattrs on the jail's files
+    4,  // CAP_FSETID: modes survive the chown
+    6,  // CAP_SETGID
+    7,  // CAP_SETUID
+    24, // CAP_SYS_RESOURCE: raising its descriptor limit
+    27, // CAP_MKNOD: whiteouts
+];
+
+fn caps_to_drop() -> Vec<u32> {
+    (0..=u32::from(crate::caps::last_cap()))
+        .filter(|c| !DAEMON_KEEPS.contains(c))
+        .collect()
 }
 
 /// What a daemon wrote to stderr (at most 16 KiB, without libfuse's harmless notice about mount
