@@ -273,3 +273,74 @@ fn print_plan_with_a_workspace_creates_nothing() {
         }
     }
 }
+
+/// ^C at the terminal (SIGINT to ironpen's foreground process group) is for the jailed program:
+/// one that handles it keeps a working file system, because the daemon is not in that group.
+#[test]
+fn a_terminal_interrupt_does_not_reach_the_fuse_daemon() {
+    use std::os::unix::process::CommandExt as _;
+    for who in whos() {
+        if !dev_fuse_usable(who) {
+            eprintln!("NOTE {who:?}: /dev/fuse is not accessible; skipped (see the refusal test)");
+            continue;
+        }
+        let env = Env::new();
+        let base = make_base(&env, "base");
+        let wsdir = env.ws_root(who).join("int");
+        // The handler waits a little, so a daemon that took the signal too has gone by then.
+        let script = "trap 'sleep 0.3; cat a > after-int; echo handled; exit 0' INT; echo ready; \
+                      while :; do sleep 0.05; done";
+        let mut cmd = env.command(
+            who,
+            &[
+                "run",
+                "--overlay-driver",
+                "fuse",
+                "--workspace",
+                "int",
+                "--workspace-dir",
+                wsdir.to_str().unwrap(),
+                "--base",
+                base.to_str().unwrap(),
+                "--",
+                "sh",
+                "-c",
+                script,
+            ],
+        );
+        cmd.process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let pgid = child.id();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert_eq!(line, "ready\n", "{who:?}");
+        assert!(
+            !fuse_daemons_of(&env).is_empty(),
+            "{who:?}: no daemon while running"
+        );
+        // What the terminal does on ^C: the signal to the whole foreground group.
+        let ok = std::process::Command::new("kill")
+            .args(["-INT", "--", &format!("-{pgid}")])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            (o.status.code(), rest.as_str()),
+            (Some(0), "handled\n"),
+            "{who:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(
+            fs::read_to_string(env.ws_root(who).join("int/layers/0/upper/after-int")).unwrap(),
+            "a\n"
+        );
+        assert!(fuse_daemons_of(&env).is_empty(), "{who:?}");
+    }
+}

@@ -3,6 +3,7 @@
 //! `/dev/fuse` connections the jail mounted. See docs/workspaces.md ("Drivers").
 
 use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -195,9 +196,12 @@ impl Daemons {
             .try_clone()
             .map_err(|e| SetupError::os("dup", "fuse-overlayfs stderr", e))?;
         let mut cmd = Command::new(binary);
-        if rustix::process::geteuid().is_root() {
-            ironpen_sys::process::drop_bounding_caps_on_exec(&mut cmd, &caps_to_drop());
-        }
+        let drop = if rustix::process::geteuid().is_root() {
+            caps_to_drop()
+        } else {
+            Vec::new()
+        };
+        ironpen_sys::process::prepare_helper(&mut cmd, &drop);
         let child = cmd
             .arg("-f")
             .arg("-o")
@@ -208,6 +212,9 @@ impl Daemons {
             .stderr(Stdio::from(log_w))
             .env_clear()
             .current_dir("/")
+            // Its own process group: the terminal's ^C / ^Z are for the jailed program (ironpen
+            // forwards them), not for the daemon under its file system.
+            .process_group(0)
             .spawn()
             .map_err(|e| SetupError::os("spawn", format!("{} ({origin})", binary.display()), e))?;
         self.running.push((op, child, log));
