@@ -344,3 +344,32 @@ fn a_terminal_interrupt_does_not_reach_the_fuse_daemon() {
         assert!(fuse_daemons_of(&env).is_empty(), "{who:?}");
     }
 }
+
+/// fuse-overlayfs takes its layers in one comma- and colon-separated option: a base whose path
+/// it could not quote is refused before anything is created (the kernel driver takes it).
+#[test]
+fn fuse_refuses_a_base_path_it_cannot_quote() {
+    let who = Who::Caller;
+    let env = Env::new();
+    let base = make_base(&env, "odd,name:x");
+    let before = fingerprint(&base);
+    let o = env.run_in(
+        who,
+        "odd",
+        &base,
+        &["--overlay-driver", "fuse"],
+        "echo x > y",
+    );
+    let e = err(&o);
+    assert!(e.contains("cannot take a layer path containing"), "{e}");
+    assert!(!env.ws_root(who).join("odd").exists());
+    let o = env.run_in(
+        who,
+        "odd",
+        &base,
+        &["--overlay-driver", "kernel"],
+        "echo x > y; cat y",
+    );
+    assert_eq!(ok(&o), "x\n");
+    assert_eq!(fingerprint(&base), before);
+}
