@@ -2,7 +2,8 @@
 # Copy-on-write workspace figures, all in one run (see docs/workspaces.md):
 #  1. extract a ~100 MB tree (a tar of /usr/share/doc by default) and read it back
 #     (a) natively, (b) on a bare kernel overlay in a user namespace (unshare -Urm, userxattr),
-#     (c) in an ironpen workspace, (d) on fuse-overlayfs when installed; median of $ROUNDS
+#     (c) in an ironpen workspace, (d) on fuse-overlayfs when installed, (e) in an ironpen
+#     workspace with --overlay-driver fuse (daemon outside the jail); median of $ROUNDS
 #     interleaved rounds, timed inside (extract = tar x into the page cache, read = tar c | cat; no sync: the disk is shared with other jobs);
 #  2. `ironpen ws diff` on a workspace with $NFILES changed files: time and peak RSS.
 # Usage: bench/workspace.sh [TREE]   (env: ROUNDS=3 NFILES=100000 (0: skip part 2) IRONPEN=path
@@ -50,6 +51,12 @@ run_ironpen() {
     "$IRONPEN" run ${IRONPEN_ARGS:-} --workspace bench --workspace-dir "$W/ironpen/ws" --base "$W/ironpen/base" \
         --ro-bind "$W/tree.tar" /bench/tree.tar -- sh -c "$WORK" sh /bench/tree.tar
 }
+run_ipfuse() {
+    fresh ipfuse; mkdir "$W/ipfuse/base"; chown 65534:65534 "$W/ipfuse/base" 2>/dev/null || true
+    # shellcheck disable=SC2086
+    "$IRONPEN" run ${IRONPEN_ARGS:-} --overlay-driver fuse --workspace bench --workspace-dir "$W/ipfuse/ws" \
+        --base "$W/ipfuse/base" --ro-bind "$W/tree.tar" /bench/tree.tar -- sh -c "$WORK" sh /bench/tree.tar
+}
 run_fuse() {
     fresh fuse; mkdir "$W/fuse/l" "$W/fuse/u" "$W/fuse/w" "$W/fuse/m"
     unshare -Urm sh -c 'fuse-overlayfs -o "lowerdir=$1/l,upperdir=$1/u,workdir=$1/w" "$1/m" && cd "$1/m" && sh -c "$2" sh "$3"; cd /; fusermount -u "$1/m" 2>/dev/null || umount "$1/m"' \
@@ -57,7 +64,7 @@ run_fuse() {
 }
 
 kinds="native kernel ironpen"
-command -v fuse-overlayfs >/dev/null && kinds="$kinds fuse"
+command -v fuse-overlayfs >/dev/null && kinds="$kinds fuse ipfuse"
 # Rotate the order each round, so no setup always runs first or after the same neighbour.
 for r in $(seq "$ROUNDS"); do
     order=$(echo $kinds | tr ' ' '\n' | awk -v r="$r" '{a[NR]=$0} END {for (i=0;i<NR;i++) print a[(i+r)%NR+1]}')

@@ -163,6 +163,15 @@ pub struct RunArgs {
     /// With --workspace: wait for a busy workspace instead of failing.
     #[arg(long, requires = "workspace")]
     pub wait: bool,
+    /// With --workspace: who implements the overlay. "auto" (default): the kernel's overlayfs
+    /// in the jail's user namespace when the kernel can, else fuse-overlayfs if installed, else
+    /// an error; "kernel"; "fuse" (fuse-overlayfs, run by ironpen outside the jail).
+    #[arg(
+        long = "overlay-driver",
+        value_name = "auto|kernel|fuse",
+        requires = "workspace"
+    )]
+    pub overlay_driver: Option<String>,
     /// The command to run inside the jail, and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -260,15 +269,20 @@ pub fn run(args: RunArgs, matches: &ArgMatches) -> anyhow::Result<i32> {
     let chdir_given = request.chdir.is_some();
     let mut spec = request.plan()?;
     // Workspace: held locked until the jail has ended.
+    // (--print-plan only plans it: nothing is created.)
     let _ws_lock = match &args.workspace {
-        Some(name) => Some(crate::ws::attach_to_run(
+        Some(name) => crate::ws::attach_to_run(
             &mut spec,
-            name,
-            args.workspace_dir.as_deref(),
-            &args.base,
-            args.wait,
-            chdir_given,
-        )?),
+            &crate::ws::RunWorkspace {
+                name,
+                dir: args.workspace_dir.as_deref(),
+                bases: &args.base,
+                driver: args.overlay_driver.as_deref(),
+                wait: args.wait,
+                chdir_given,
+                preview: args.print_plan,
+            },
+        )?,
         None => None,
     };
     if args.print_plan {

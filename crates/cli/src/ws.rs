@@ -5,27 +5,47 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use ironpen_jail::spec::JailSpec;
+use ironpen_jail::workspace::fuse::DriverChoice;
 use ironpen_jail::workspace::{self, Workspace, WsLock};
 
-/// Lock workspace `name`, create its layers and add the overlays of `bases` to `spec`.
-pub fn attach_to_run(
-    spec: &mut JailSpec,
-    name: &str,
-    dir: Option<&Path>,
-    bases: &[PathBuf],
-    wait: bool,
-    chdir_given: bool,
-) -> anyhow::Result<WsLock> {
-    let ws = Workspace::locate(name, dir)?;
-    ws.create()?;
-    let lock = ws.lock(wait)?;
-    let bases = if bases.is_empty() {
+/// The `--workspace` options of `ironpen run`.
+pub struct RunWorkspace<'a> {
+    pub name: &'a str,
+    pub dir: Option<&'a Path>,
+    pub bases: &'a [PathBuf],
+    /// `--overlay-driver` (default auto).
+    pub driver: Option<&'a str>,
+    pub wait: bool,
+    pub chdir_given: bool,
+    /// `--print-plan`: plan only, create nothing, take no lock.
+    pub preview: bool,
+}
+
+/// Lock workspace `name`, create its layers and add the overlays of `bases` to `spec`. With
+/// `preview` only the plan is changed (no lock is returned).
+pub fn attach_to_run(spec: &mut JailSpec, w: &RunWorkspace<'_>) -> anyhow::Result<Option<WsLock>> {
+    let driver: DriverChoice = match w.driver {
+        Some(d) => d.parse()?,
+        None => DriverChoice::Auto,
+    };
+    let ws = Workspace::locate(w.name, w.dir)?;
+    let bases = if w.bases.is_empty() {
         vec![std::env::current_dir().context("current directory (the default --base)")?]
     } else {
-        bases.to_vec()
+        w.bases.to_vec()
     };
-    ws.attach(spec, &bases, &lock)?;
-    if !chdir_given {
+    let lock = if w.preview {
+        ws.preview(spec, &bases, driver)?;
+        None
+    } else {
+        // Every refusal (bad base, no usable driver) comes before anything is created.
+        ws.preview(&mut spec.clone(), &bases, driver)?;
+        ws.create()?;
+        let lock = ws.lock(w.wait)?;
+        ws.attach(spec, &bases, driver, &lock)?;
+        Some(lock)
+    };
+    if !w.chdir_given {
         if let Ok(b) = std::fs::canonicalize(&bases[0]) {
             spec.cwd = b;
         }
@@ -128,9 +148,10 @@ pub fn run(args: &WsArgs) -> anyhow::Result<i32> {
             println!("workspace {}\ndirectory {}", ws.name, ws.dir.display());
             for l in &meta.layers {
                 println!(
-                    "base {} -> layer {}",
+                    "base {} -> layer {}{}",
                     l.base.display(),
-                    ws.upper(l).display()
+                    ws.upper(l).display(),
+                    if l.fuse { " (fuse-overlayfs)" } else { "" }
                 );
             }
             let cps = ws.checkpoints()?;
@@ -268,7 +289,7 @@ fn diff(ws: &Workspace, stat: bool, json: bool, patch: Option<u64>) -> anyhow::R
                 write_err = Some(err);
             }
         };
-        let s = diff::walk(&upper, &layer.base, &layer.base, &mut show)?;
+        let s = diff::walk(&upper, &layer.base, &layer.base, layer.format(), &mut show)?;
         total.added += s.added;
         total.modified += s.modified;
         total.metadata += s.metadata;

@@ -224,10 +224,11 @@ fn program_setup(
     // Bind sources are opened with the caller's rights; everything created afterwards (the root
     // tmpfs's entries, mount points) belongs to the jail's own ids, which are mapped in the new
     // file systems' user namespace.
-    let sources = mounts::open_sources(&spec.mounts)?;
+    let mut sources = mounts::open_sources(&spec.mounts)?;
     rustix::thread::set_capabilities_secure_bits(CapabilitiesSecureBits::NO_SETUID_FIXUP)
         .ctx("prctl(PR_SET_SECUREBITS)", || "NO_SETUID_FIXUP".into())?;
     set_ids(spec)?;
+    let workspaces = mounts::mount_overlays(&spec.mounts, &mut sources, &spec.ids, sock)?;
     // pivot_root also moves init's root and working directory to the new root.
     let proc_mode = mounts::build_and_pivot(&spec.mounts, sources, &spec.ids, &spec.exec_paths)?;
     rustix::system::sethostname(spec.hostname.as_bytes())
@@ -263,6 +264,7 @@ fn program_setup(
     }
 
     let mut report = base_report(spec, proc_mode);
+    report.entries.extend(workspaces);
     report.push(mdwe::apply(spec, &path)?);
     report.push(landlock::restrict(spec)?);
     report.push(seccomp_entry(spec, seccomp));

@@ -17,7 +17,9 @@ use rustix::mount::{
 };
 
 use crate::error::{Ctx, SetupError};
-use crate::spec::{BindMode, Identity, MountOp};
+use crate::protocol::{self, Message};
+use crate::report::Entry;
+use crate::spec::{BindMode, Identity, MountOp, OverlayDriver};
 
 /// Where the new root is attached before pivot_root (inside our private mount namespace only;
 /// every bind source has been cloned before, so hiding this directory hides nothing we need).
@@ -66,6 +68,8 @@ pub(crate) enum Source {
         upper: OwnedFd,
         work: OwnedFd,
     },
+    /// The /dev/fuse of a fuse-overlayfs workspace, opened with the caller's rights.
+    Fuse(OwnedFd),
 }
 
 /// Clone every bind source (recursively) and set its flags, and open every overlay layer, before
@@ -74,6 +78,14 @@ pub(crate) enum Source {
 pub(crate) fn open_sources(ops: &[MountOp]) -> Result<Vec<Option<Source>>, SetupError> {
     ops.iter()
         .map(|op| {
+            if let MountOp::Overlay {
+                driver: OverlayDriver::FuseOverlayfs { .. },
+                origin,
+                ..
+            } = op
+            {
+                return open_fuse_device(origin).map(|fd| Some(Source::Fuse(fd)));
+            }
             if let MountOp::Overlay {
                 lower,
                 upper,
@@ -196,6 +208,102 @@ fn overlay_mount(
         MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NODEV,
     )
     .ctx("fsmount", || format!("overlay ({origin})"))
+}
+
+fn open_fuse_device(origin: &str) -> Result<OwnedFd, SetupError> {
+    rfs::open("/dev/fuse", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).map_err(|e| {
+        with_hint(
+            SetupError::os("open", format!("\"/dev/fuse\" ({origin})"), e.into()),
+            "the fuse-overlayfs driver needs read-write access to /dev/fuse \
+             (ironpen never falls back to writing the base)",
+        )
+    })
+}
+
+/// A `fuse` mount served through `dev`, made in the jail's user namespace (the kernel requires
+/// /dev/fuse to have been opened there) with the jail's ids as its owner; the kernel checks
+/// permissions itself (`default_permissions`) against what the daemon reports.
+fn fuse_mount(dev: &OwnedFd, ids: &Identity, origin: &str) -> Result<OwnedFd, SetupError> {
+    use std::os::fd::AsRawFd;
+    let fd = dev.as_raw_fd().to_string();
+    let (uid, gid) = (ids.uid.to_string(), ids.gid.to_string());
+    let fs = rustix::mount::fsopen("fuse", FsOpenFlags::FSOPEN_CLOEXEC)
+        .ctx("fsopen", || format!("fuse ({origin})"))?;
+    for (key, value) in [
+        ("source", "ironpen-workspace"),
+        ("subtype", "fuse-overlayfs"),
+        ("fd", fd.as_str()),
+        ("rootmode", "40000"),
+        ("user_id", uid.as_str()),
+        ("group_id", gid.as_str()),
+    ] {
+        rustix::mount::fsconfig_set_string(fs.as_fd(), key, value)
+            .ctx("fsconfig", || format!("fuse {key}={value} ({origin})"))?;
+    }
+    rustix::mount::fsconfig_set_flag(fs.as_fd(), "default_permissions").ctx("fsconfig", || {
+        format!("fuse default_permissions ({origin})")
+    })?;
+    rustix::mount::fsconfig_create(fs.as_fd())
+        .ctx("fsconfig(CREATE)", || format!("fuse ({origin})"))?;
+    rustix::mount::fsmount(
+        fs.as_fd(),
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NODEV,
+    )
+    .ctx("fsmount", || format!("fuse ({origin})"))
+}
+
+/// Create the workspace overlays, with the jail's ids set and before the staging root exists.
+/// A fuse-overlayfs mount's /dev/fuse goes to ironpen, which starts the daemon outside the
+/// jail; the jail keeps no copy (the mount's first use waits for the daemon). Returns the
+/// report's lines: which driver serves which base.
+pub(crate) fn mount_overlays(
+    ops: &[MountOp],
+    sources: &mut [Option<Source>],
+    ids: &Identity,
+    sock: BorrowedFd<'_>,
+) -> Result<Vec<Entry>, SetupError> {
+    let mut report = Vec::new();
+    for (i, (op, source)) in ops.iter().zip(sources.iter_mut()).enumerate() {
+        let MountOp::Overlay {
+            dst,
+            driver,
+            origin,
+            ..
+        } = op
+        else {
+            continue;
+        };
+        match source.take() {
+            Some(Source::Overlay { lower, upper, work }) => {
+                *source = Some(Source::Tree(overlay_mount(&lower, &upper, &work, origin)?));
+                report.push(Entry::full(
+                    "workspace",
+                    format!("{}: driver kernel (overlayfs, userxattr)", dst.display()),
+                ));
+            }
+            Some(Source::Fuse(dev)) => {
+                let mnt = fuse_mount(&dev, ids, origin)?;
+                protocol::send_with_fd(sock, &Message::FuseDevice { op: i }, dev.as_fd())
+                    .ctx("send", || format!("/dev/fuse to ironpen ({origin})"))?;
+                drop(dev);
+                *source = Some(Source::Tree(mnt));
+                let binary = match driver {
+                    OverlayDriver::FuseOverlayfs { binary } => binary.display().to_string(),
+                    OverlayDriver::Kernel => String::new(),
+                };
+                report.push(Entry::full(
+                    "workspace",
+                    format!(
+                        "{}: driver fuse ({binary}, daemon outside the jail)",
+                        dst.display()
+                    ),
+                ));
+            }
+            other => *source = other,
+        }
+    }
+    Ok(report)
 }
 
 /// A new, detached filesystem instance.
@@ -339,13 +447,6 @@ pub(crate) fn build_and_pivot(
     ids: &Identity,
     exec_paths: &[PathBuf],
 ) -> Result<ProcMode, SetupError> {
-    // Workspace overlays: now that the jail's ids are set, still before the staging root exists.
-    for (op, source) in ops.iter().zip(sources.iter_mut()) {
-        if let Some(Source::Overlay { lower, upper, work }) = source {
-            let mnt = overlay_mount(lower, upper, work, &op.origin())?;
-            *source = Some(Source::Tree(mnt));
-        }
-    }
     let nosuid_nodev = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NODEV;
     let root_mnt = new_fs("tmpfs", &[("mode", "0755")], nosuid_nodev, "jail root")?;
     let staging = rfs::open(

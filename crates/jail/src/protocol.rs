@@ -20,6 +20,9 @@ pub enum Message {
     Report(crate::report::Report),
     /// The master of the jail's own pty; the fd itself rides along (SCM_RIGHTS).
     PtyMaster,
+    /// The /dev/fuse of a fuse-overlayfs workspace mount (mount op `op` of the plan), mounted
+    /// in the jail; the fd rides along. ironpen serves it from outside the jail.
+    FuseDevice { op: usize },
 }
 
 const MAX: usize = 64 * 1024;

@@ -140,7 +140,18 @@ fn run_inner(
             .mounts
             .iter()
             .any(|m| matches!(m, crate::spec::MountOp::Overlay { .. }));
-    let outcome = supervise(&ours, &pidfd, &sigfd, &mut relay, &mut on_report, early);
+    // Workspace fuse-overlayfs daemons, started when the jail hands over their /dev/fuse; ended
+    // and reaped when this goes out of scope (after the jail).
+    let mut daemons = crate::workspace::fuse::Daemons::new(spec);
+    let outcome = supervise(
+        &ours,
+        &pidfd,
+        &sigfd,
+        &mut relay,
+        &mut daemons,
+        &mut on_report,
+        early,
+    );
     // The user's terminal is restored here at the latest (error paths included).
     relay.finish();
     let _ = signal::set_mask(&old_mask);
@@ -245,6 +256,7 @@ fn supervise(
     pidfd: &OwnedFd,
     sigfd: &OwnedFd,
     relay: &mut crate::pty::Relay,
+    daemons: &mut crate::workspace::fuse::Daemons,
     on_report: &mut dyn FnMut(&Report),
     early: bool,
 ) -> Result<Outcome, SetupError> {
@@ -287,6 +299,12 @@ fn supervise(
                 Ok(Some((Message::PtyMaster, master))) => {
                     if let Some(master) = master {
                         relay.attach(master)?;
+                    }
+                }
+                Ok(Some((Message::FuseDevice { op }, dev))) => {
+                    if let Err(e) = daemons.start(op, dev) {
+                        let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), Signal::KILL);
+                        last = Some(Message::Error(e));
                     }
                 }
                 Ok(Some((Message::Report(r), _))) => {
@@ -340,7 +358,7 @@ fn supervise(
                 ) {
                     Ok(n) if n > 0 => match protocol::recv_with_fd(sock.as_fd()) {
                         Ok(Some((Message::Report(r), _))) => on_report(&r),
-                        Ok(Some((Message::PtyMaster, _))) => {}
+                        Ok(Some((Message::PtyMaster | Message::FuseDevice { .. }, _))) => {}
                         Ok(Some((m, _))) => {
                             if !matches!(last, Some(Message::Error(_))) {
                                 last = Some(m);
@@ -373,7 +391,7 @@ fn outcome_of(
         Some(Message::Error(e)) => Err(e),
         Some(Message::Exited(c)) => Ok(Outcome::Exited(c)),
         Some(Message::Signaled(s)) => Ok(Outcome::Signaled(s)),
-        Some(Message::Report(_) | Message::PtyMaster) | None => {
+        Some(Message::Report(_) | Message::PtyMaster | Message::FuseDevice { .. }) | None => {
             let st = status.as_ref();
             match st.and_then(|s| s.terminating_signal()) {
                 Some(sig) => Ok(Outcome::Signaled(sig)),

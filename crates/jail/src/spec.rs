@@ -160,7 +160,23 @@ pub enum MountOp {
         work: PathBuf,
         dst: PathBuf,
         origin: String,
+        /// Who implements the overlay (chosen when planning, never changed by the child).
+        #[serde(default)]
+        driver: OverlayDriver,
     },
+}
+
+/// The implementation of a workspace overlay.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum OverlayDriver {
+    /// The kernel's overlayfs, mounted in the jail's user namespace with `userxattr`.
+    #[default]
+    Kernel,
+    /// fuse-overlayfs: the jail mounts `fuse` on a /dev/fuse it opened and hands that fd to
+    /// ironpen, which serves it with this binary running outside the jail (never inside it:
+    /// the jailed program could trace or kill a daemon in its own pid namespace).
+    FuseOverlayfs { binary: PathBuf },
 }
 
 impl MountOp {

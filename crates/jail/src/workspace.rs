@@ -11,6 +11,7 @@ pub mod apply;
 pub mod diff;
 pub mod escape;
 pub mod export;
+pub mod fuse;
 pub mod store;
 
 use std::io::{Read, Seek, Write};
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{JailSpec, MountOp};
+use crate::spec::{JailSpec, MountOp, OverlayDriver};
 
 /// A workspace operation that failed: what, on which object, why.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +55,10 @@ pub struct Layer {
     pub base: PathBuf,
     /// Directory name under `layers/`.
     pub id: String,
+    /// The layer has been written by fuse-overlayfs: deletions may be `.wh.NAME` files and
+    /// opaque directories `.wh..wh..opq` files or `user.fuseoverlayfs.opaque` xattrs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fuse: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -61,6 +66,17 @@ pub struct Layer {
 pub struct Meta {
     pub version: u32,
     pub layers: Vec<Layer>,
+}
+
+impl Layer {
+    /// How the layer's upper directory records deletions (see [`diff::Format`]).
+    pub fn format(&self) -> diff::Format {
+        if self.fuse {
+            diff::Format::FuseOverlayfs
+        } else {
+            diff::Format::Kernel
+        }
+    }
 }
 
 /// A workspace on the host.
@@ -239,9 +255,51 @@ impl Workspace {
 
     /// Add the overlays of `bases` (host directories; each seen at its own path in the jail) to
     /// `spec`, creating their layers (owned by the jail's host ids) as needed. Needs the lock.
-    pub fn attach(&self, spec: &mut JailSpec, bases: &[PathBuf], _lock: &WsLock) -> Result<()> {
+    pub fn attach(
+        &self,
+        spec: &mut JailSpec,
+        bases: &[PathBuf],
+        driver: fuse::DriverChoice,
+        _lock: &WsLock,
+    ) -> Result<()> {
         let mut meta = self.meta()?;
-        let mut ops = Vec::new();
+        let planned = self.plan_overlays(&mut meta, bases, driver)?;
+        for (layer, _) in &planned {
+            self.make_layer(layer, spec.ids.host_uid, spec.ids.host_gid)?;
+        }
+        self.save(&meta)?;
+        insert_ops(spec, planned);
+        Ok(())
+    }
+
+    /// What [`Workspace::attach`] would add to `spec`, without creating or changing anything
+    /// (`--print-plan`). A workspace that does not exist yet is planned as a new one.
+    pub fn preview(
+        &self,
+        spec: &mut JailSpec,
+        bases: &[PathBuf],
+        driver: fuse::DriverChoice,
+    ) -> Result<()> {
+        let mut meta = if self.exists() {
+            self.meta()?
+        } else {
+            Meta::default()
+        };
+        let planned = self.plan_overlays(&mut meta, bases, driver)?;
+        insert_ops(spec, planned);
+        Ok(())
+    }
+
+    /// Validate `bases`, find or add their layers in `meta` and choose each overlay's driver.
+    fn plan_overlays(
+        &self,
+        meta: &mut Meta,
+        bases: &[PathBuf],
+        driver: fuse::DriverChoice,
+    ) -> Result<Vec<(Layer, MountOp)>> {
+        let kernel = crate::features::overlay_userxattr();
+        let mut ops: Vec<(Layer, MountOp)> = Vec::new();
+        let dir = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
         for b in bases {
             let base = std::fs::canonicalize(b).map_err(|e| WsError::io("--base", b, e))?;
             let md = std::fs::metadata(&base).map_err(|e| WsError::io("--base", &base, e))?;
@@ -261,8 +319,6 @@ impl Workspace {
                     ));
                 }
             }
-            let dir = std::fs::canonicalize(&self.dir)
-                .map_err(|e| WsError::io("resolve", &self.dir, e))?;
             if dir.starts_with(&base) || base.starts_with(&dir) {
                 return Err(WsError::new(
                     "--base",
@@ -273,42 +329,39 @@ impl Workspace {
                     ),
                 ));
             }
-            if ops
-                .iter()
-                .any(|op| matches!(op, MountOp::Overlay { lower, .. } if *lower == base))
-            {
+            if ops.iter().any(|(l, _)| l.base == base) {
                 continue;
             }
-            let layer = match meta.layers.iter().find(|l| l.base == base) {
-                Some(l) => l.clone(),
+            let idx = match meta.layers.iter().position(|l| l.base == base) {
+                Some(i) => i,
                 None => {
-                    let l = Layer {
+                    meta.layers.push(Layer {
                         base: base.clone(),
                         id: meta.layers.len().to_string(),
-                    };
-                    meta.layers.push(l.clone());
-                    l
+                        fuse: false,
+                    });
+                    meta.layers.len() - 1
                 }
             };
-            self.make_layer(&layer, spec.ids.host_uid, spec.ids.host_gid)?;
-            let ld = self.layers_dir().join(&layer.id);
-            ops.push(MountOp::Overlay {
-                lower: base.clone(),
-                upper: ld.join("upper"),
-                work: ld.join("work"),
-                dst: base.clone(),
-                origin: format!("--workspace {} --base {}", self.name, base.display()),
-            });
+            let ld = self.layers_dir().join(&meta.layers[idx].id);
+            let chosen = fuse::choose(driver, &meta.layers[idx], &ld, &kernel)?;
+            if matches!(chosen, OverlayDriver::FuseOverlayfs { .. }) {
+                // From now on the layer holds fuse-overlayfs's whiteouts (`.wh.` files).
+                meta.layers[idx].fuse = true;
+            }
+            ops.push((
+                meta.layers[idx].clone(),
+                MountOp::Overlay {
+                    lower: base.clone(),
+                    upper: ld.join("upper"),
+                    work: ld.join("work"),
+                    dst: base.clone(),
+                    origin: format!("--workspace {} --base {}", self.name, base.display()),
+                    driver: chosen,
+                },
+            ));
         }
-        self.save(&meta)?;
-        // Before the final read-only remount of the root.
-        let at = spec
-            .mounts
-            .iter()
-            .position(|m| matches!(m, MountOp::RemountRootReadOnly))
-            .unwrap_or(spec.mounts.len());
-        spec.mounts.splice(at..at, ops);
-        Ok(())
+        Ok(ops)
     }
 
     fn make_layer(&self, layer: &Layer, uid: u32, gid: u32) -> Result<()> {
@@ -573,6 +626,17 @@ impl Workspace {
         std::fs::rename(&p, &tmp).map_err(|e| WsError::io("rename", &p, e))?;
         store::remove_tree(&tmp)
     }
+}
+
+/// Put the overlays before the final read-only remount of the jail's root.
+fn insert_ops(spec: &mut JailSpec, planned: Vec<(Layer, MountOp)>) {
+    let at = spec
+        .mounts
+        .iter()
+        .position(|m| matches!(m, MountOp::RemountRootReadOnly))
+        .unwrap_or(spec.mounts.len());
+    spec.mounts
+        .splice(at..at, planned.into_iter().map(|(_, op)| op));
 }
 
 fn sync(p: &Path) -> Result<()> {

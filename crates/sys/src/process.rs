@@ -296,3 +296,31 @@ pub fn drop_image_pages_then<T>(block: impl FnOnce() -> T) -> T {
     }
     block()
 }
+
+/// Make a helper process that ironpen starts beside a jail (`cmd`) begin clean, right before
+/// its execve: an empty signal mask (ironpen blocks the signals it relays, and a blocked mask is
+/// inherited across fork and exec, so the helper would never see TERM), and the capabilities
+/// `drop_caps` (numbers) removed from its bounding set, which for a root-run helper also caps
+/// what it holds after the exec (root's permitted set after execve is the bounding set).
+/// Dropping needs CAP_SETPCAP: pass none when not root.
+pub fn prepare_helper(cmd: &mut std::process::Command, drop_caps: &[u32]) {
+    use std::os::unix::process::CommandExt;
+    let caps: Vec<libc::c_ulong> = drop_caps.iter().map(|&c| libc::c_ulong::from(c)).collect();
+    let empty = crate::signal::SigSet::empty();
+    let hook = move || -> io::Result<()> {
+        crate::signal::set_mask(&empty)?;
+        for &c in &caps {
+            // SAFETY: PR_CAPBSET_DROP takes a capability number and no pointers; prctl is
+            // async-signal-safe, and nothing here allocates (the list was built before the fork).
+            let ret = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, c, 0, 0, 0) };
+            crate::check(libc::c_long::from(ret))?;
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs in the forked child before execve and only makes the
+    // sigprocmask and prctl calls above on memory owned by the closure (no locks, no
+    // allocation, no shared state).
+    unsafe {
+        cmd.pre_exec(hook);
+    }
+}

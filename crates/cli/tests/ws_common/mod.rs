@@ -199,3 +199,12 @@ pub fn fp_diff(a: &str, b: &str) -> String {
     let only_b: Vec<&&str> = lb.iter().filter(|l| !la.contains(l)).take(5).collect();
     format!("only before: {only_a:?}\nonly after: {only_b:?}")
 }
+
+/// Can `who` open /dev/fuse read-write? (Debian's default mode is 0666; some containers have
+/// 0600, which leaves only root.)
+pub fn dev_fuse_usable(who: Who) -> bool {
+    let Ok(md) = fs::metadata("/dev/fuse") else {
+        return false;
+    };
+    (who == Who::Caller && is_root()) || md.permissions().mode() & 0o006 == 0o006
+}

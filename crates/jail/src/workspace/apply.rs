@@ -56,7 +56,7 @@ pub fn apply(ws: &Workspace, opts: ApplyOptions, say: &mut dyn FnMut(&str)) -> R
     for layer in &meta.layers {
         let upper = ws.upper(layer);
         let mut entries: Vec<Entry> = Vec::new();
-        let stats = diff::walk(&upper, &layer.base, &layer.base, &mut |e| {
+        let stats = diff::walk(&upper, &layer.base, &layer.base, layer.format(), &mut |e| {
             entries.push(e.clone())
         })?;
         if let Some(err) = stats.errors.first() {

@@ -179,6 +179,30 @@ impl Stats {
 }
 
 const OVERLAY_XATTR_PREFIXES: [&str; 2] = ["user.overlay.", "trusted.overlay."];
+/// fuse-overlayfs also keeps its own bookkeeping (origin, opaque) under this prefix.
+const FUSE_XATTR_PREFIXES: [&str; 3] = ["user.overlay.", "trusted.overlay.", "user.fuseoverlayfs."];
+/// fuse-overlayfs marks an opaque directory with this file when it cannot set an xattr.
+const FUSE_OPAQUE_FILE: &[u8] = b".wh..wh..opq";
+
+/// Which overlay wrote the upper layer, hence how deletions and opaque directories look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The kernel's overlayfs: 0:0 character devices (or overlay.whiteout xattrs) and
+    /// `*.overlay.opaque` xattrs. A file named `.wh.X` is just a file.
+    Kernel,
+    /// fuse-overlayfs: the kernel's forms, plus `.wh.X` files for deletions and
+    /// `.wh..wh..opq` files or `user.fuseoverlayfs.opaque` for opaque directories.
+    FuseOverlayfs,
+}
+
+impl Format {
+    fn prefixes(self) -> &'static [&'static str] {
+        match self {
+            Format::Kernel => &OVERLAY_XATTR_PREFIXES,
+            Format::FuseOverlayfs => &FUSE_XATTR_PREFIXES,
+        }
+    }
+}
 /// Paths longer than this are opened in pieces (PATH_MAX is 4096).
 const CHUNK: usize = 3000;
 const BUF: usize = 64 * 1024;
@@ -266,26 +290,35 @@ fn xattrs(dir: BorrowedFd<'_>, name: &[u8]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn is_overlay_xattr(k: &str) -> bool {
-    OVERLAY_XATTR_PREFIXES.iter().any(|p| k.starts_with(p))
+fn is_overlay_xattr(k: &str, format: Format) -> bool {
+    format.prefixes().iter().any(|p| k.starts_with(p))
 }
 
-fn xattr_is(x: &[(String, Vec<u8>)], suffix: &str, value: &[u8]) -> bool {
-    OVERLAY_XATTR_PREFIXES.iter().any(|p| {
+fn xattr_is(x: &[(String, Vec<u8>)], suffix: &str, value: &[u8], format: Format) -> bool {
+    format.prefixes().iter().any(|p| {
         x.iter()
             .any(|(k, v)| k.strip_prefix(p) == Some(suffix) && v.as_slice() == value)
     })
 }
 
-fn is_whiteout(st: &Stat, x: &[(String, Vec<u8>)]) -> bool {
+fn is_whiteout(st: &Stat, x: &[(String, Vec<u8>)], format: Format) -> bool {
     let k = Kind::of(st);
     (k == Kind::CharDev && st.st_rdev == 0)
         || (k == Kind::File
             && st.st_size == 0
-            && OVERLAY_XATTR_PREFIXES.iter().any(|p| {
+            && format.prefixes().iter().any(|p| {
                 x.iter()
                     .any(|(kk, _)| kk.strip_prefix(p) == Some("whiteout"))
             }))
+}
+
+/// What fuse-overlayfs writes as a `.wh.*` marker: an empty regular file or a 0:0 device.
+fn is_fuse_marker(st: &Stat) -> bool {
+    match Kind::of(st) {
+        Kind::File => st.st_size == 0,
+        Kind::CharDev => st.st_rdev == 0,
+        _ => false,
+    }
 }
 
 /// Open a regular file for reading, refusing anything else even if it was swapped in between.
@@ -362,6 +395,7 @@ pub fn walk(
     upper: &Path,
     base: &Path,
     shown_base: &Path,
+    format: Format,
     out: &mut dyn FnMut(&Entry),
 ) -> Result<Stats> {
     let uroot = rfs::open(
@@ -420,6 +454,61 @@ pub fn walk(
         drop(dir);
         names.sort();
         let mut subdirs = Vec::new();
+        // fuse-overlayfs's `.wh.X` files: X is deleted unless the upper has X again.
+        let mut fuse_whiteouts: Vec<Vec<u8>> = Vec::new();
+        if format == Format::FuseOverlayfs {
+            // Only a regular file or a 0:0 character device is fuse-overlayfs bookkeeping; it
+            // lets the jail make symlinks (not files) named `.wh.*`, and shows them as such.
+            let marker = |n: &[u8]| {
+                rfs::statat(
+                    udir.as_fd(),
+                    OsStr::from_bytes(n),
+                    AtFlags::SYMLINK_NOFOLLOW,
+                )
+                .is_ok_and(|st| is_fuse_marker(&st))
+            };
+            names.retain(|n| match n.strip_prefix(b".wh.") {
+                Some(_) if !marker(n) => true,
+                Some(_) if n.as_slice() == FUSE_OPAQUE_FILE || n.as_slice() == b".wh..opq" => false,
+                Some(target) => {
+                    fuse_whiteouts.push(target.to_vec());
+                    false
+                }
+                None => true,
+            });
+            fuse_whiteouts.retain(|t| names.binary_search(t).is_err());
+        }
+        for target in fuse_whiteouts {
+            let Some(b) = bdir.as_ref().and_then(|b| {
+                rfs::statat(
+                    b.as_fd(),
+                    OsStr::from_bytes(&target),
+                    AtFlags::SYMLINK_NOFOLLOW,
+                )
+                .ok()
+            }) else {
+                continue;
+            };
+            let shown = shown_rel(&join(&rel, &target));
+            let e = Entry {
+                path: escape_bytes(&shown),
+                raw_path: shown,
+                change: Change::Deleted,
+                kind: Kind::of(&b),
+                mode: perm(b.st_mode),
+                uid: b.st_uid,
+                gid: b.st_gid,
+                size: 0,
+                target: None,
+                hardlink_of: None,
+                raw_target: None,
+                raw_hardlink_of: None,
+                meta: Vec::new(),
+                flags: Vec::new(),
+            };
+            stats.count(&e);
+            out(&e);
+        }
         for name in names {
             let path = join(&rel, &name);
             let shown = shown_rel(&path);
@@ -468,7 +557,7 @@ pub fn walk(
                 meta: Vec::new(),
                 flags: flags_of(&st, &ux),
             };
-            if is_whiteout(&st, &ux) {
+            if is_whiteout(&st, &ux, format) {
                 if let Some(b) = &bst {
                     e.change = Change::Deleted;
                     e.kind = Kind::of(b);
@@ -500,7 +589,18 @@ pub fn walk(
                     }
                 }
             }
-            let opaque = kind == Kind::Dir && xattr_is(&ux, "opaque", b"y");
+            let opaque = kind == Kind::Dir
+                && (xattr_is(&ux, "opaque", b"y", format)
+                    || (format == Format::FuseOverlayfs
+                        && open_beneath(udir.as_fd(), &name, OFlags::PATH | OFlags::DIRECTORY)
+                            .and_then(|d| {
+                                rfs::statat(
+                                    d.as_fd(),
+                                    OsStr::from_bytes(FUSE_OPAQUE_FILE),
+                                    AtFlags::SYMLINK_NOFOLLOW,
+                                )
+                            })
+                            .is_ok_and(|st| is_fuse_marker(&st))));
             match &bst {
                 None => {}
                 Some(b) if Kind::of(b) != kind => e.change = Change::TypeChanged,
@@ -526,7 +626,7 @@ pub fn walk(
                         );
                         let keep = |x: &[(String, Vec<u8>)]| -> Vec<(String, Vec<u8>)> {
                             x.iter()
-                                .filter(|(k, _)| !is_overlay_xattr(k))
+                                .filter(|(k, _)| !is_overlay_xattr(k, format))
                                 .cloned()
                                 .collect()
                         };

@@ -148,7 +148,7 @@ pub fn export(ws: &Workspace, out: impl Write, max_file: u64) -> Result<ExportSt
             stats.entries += 1;
             Ok(())
         };
-        diff::walk(&upper, &layer.base, &layer.base, &mut |e| {
+        diff::walk(&upper, &layer.base, &layer.base, layer.format(), &mut |e| {
             if failure.is_none() {
                 if let Err(err) = write(e) {
                     failure = Some(err);
