@@ -5,7 +5,9 @@
 # Usage (as root): bench/startup.sh            builds the release binary first
 #                  IRONPEN=/path/to/ironpen bench/startup.sh   uses that binary
 # Env: RUNS per round (default 100), WARMUP (default 10), ROUNDS (default 3; the best median
-# of the rounds is reported per command), ROOTLESS=0 to skip the uid-65534 rows.
+# of the rounds is reported per command), ROOTLESS=0 to skip the uid-65534 rows, STATIC=1 to
+# also build and measure a statically linked ironpen (glibc static-pie, target/static): faster
+# to start (no shared libraries to load), more memory (libc's code is no longer shared).
 # Needs: hyperfine, bwrap, jq, setpriv (Debian: hyperfine bubblewrap jq util-linux).
 set -euo pipefail
 
@@ -13,6 +15,7 @@ RUNS=${RUNS:-100}
 WARMUP=${WARMUP:-10}
 ROUNDS=${ROUNDS:-3}
 ROOTLESS=${ROOTLESS:-1}
+STATIC=${STATIC:-0}
 
 die() { echo "startup.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (it also measures the rootless case as uid 65534)"
@@ -26,6 +29,13 @@ if [ -z "${IRONPEN:-}" ]; then
     IRONPEN=$root/target/release/ironpen
 fi
 [ -x "$IRONPEN" ] || die "no ironpen binary at $IRONPEN"
+if [ "$STATIC" = 1 ]; then
+    triple=$(rustc -vV | sed -n 's/^host: //p')
+    (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$root/target/static" \
+        cargo build --release -q -p ironpen --target "$triple") || die "static build failed"
+    IRONPEN_STATIC=$root/target/static/$triple/release/ironpen
+    "$IRONPEN_STATIC" run -- /bin/true || die "the static build cannot run a jail"
+fi
 "$IRONPEN" run -- /bin/true || die "\`$IRONPEN run -- /bin/true\` fails (exit $?); nothing to measure"
 
 BWRAP="bwrap --unshare-all --new-session --die-with-parent --ro-bind /usr /usr \
@@ -60,6 +70,9 @@ cmds=(
     -n bwrap "$BWRAP /bin/true"
     -n ironpen "$IRONPEN run -- /bin/true"
 )
+if [ "$STATIC" = 1 ]; then
+    cmds+=(-n "ironpen static" "$IRONPEN_STATIC run -- /bin/true")
+fi
 if [ "$ROOTLESS" = 1 ]; then
     cmds+=(
         -n "native (uid 65534)" "$NOBODY /bin/true"
@@ -90,6 +103,7 @@ ip=$(median ironpen)
 verdict=$(echo "$ip <= 0.5 * $bw" | bc -l)
 printf '\ntarget: ironpen median <= 0.5 x bwrap (%.3f ms): %s\n' "$(echo "0.5 * $bw" | bc -l)" \
     "$([ "$verdict" = 1 ] && echo met || echo NOT met)"
+printf 'never slower than bwrap: %s\n' "$([ "$(echo "$ip <= $bw" | bc -l)" = 1 ] && echo yes || echo NO)"
 
 # ---- memory held by the sandbox's own processes while the jail runs `sleep`
 # All processes in the tree under $1, one pid per line (including $1).
@@ -142,6 +156,9 @@ echo
 echo "== memory of the sandbox's own processes while the jail runs sleep (smaps_rollup)"
 measure bwrap $BWRAP
 measure ironpen "$IRONPEN" run --
+if [ "$STATIC" = 1 ]; then
+    measure "ironpen static" "$IRONPEN_STATIC" run --
+fi
 if [ "$ROOTLESS" = 1 ]; then
     measure "bwrap (uid 65534)" $NOBODY $BWRAP
     measure "ironpen (uid 65534)" $NOBODY "$IRONPEN_NOBODY" run --
