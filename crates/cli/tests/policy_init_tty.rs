@@ -4,105 +4,30 @@
 //! No jail is created, so one identity (the caller's) is enough.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use rustix::termios::{self, Winsize};
+use rustix::termios;
 
-/// Longest wait for any one expected output.
-const WAIT: Duration = Duration::from_secs(10);
 const DOWN: &[u8] = b"\x1b[B";
 const ENTER: &[u8] = b"\r";
 
-/// One pty pair and `ironpen` started on its slave.
-struct Term {
-    master: fs::File,
-    slave: OwnedFd,
-    child: Option<Child>,
-    seen: Vec<u8>,
-    pos: usize,
+#[path = "common/pty.rs"]
+mod pty;
+use pty::Pty as Term;
+
+/// Driving `ironpen init`'s prompts.
+trait Prompts {
+    fn spawn(&mut self, cwd: &Path, args: &[&str]);
+    fn pick(&mut self, prompt: &str, downs: usize);
+    fn type_line(&mut self, prompt: &str, text: &str);
 }
 
-impl Term {
-    fn open() -> Self {
-        use rustix::fs::{Mode, OFlags};
-        let master = rustix::fs::open(
-            "/dev/ptmx",
-            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .expect("open /dev/ptmx");
-        ironpen_sys::tty::unlockpt(master.as_fd()).expect("unlockpt");
-        let slave = ironpen_sys::tty::open_peer(master.as_fd()).expect("open the pty's slave");
-        let ws = Winsize {
-            ws_row: 40,
-            ws_col: 200,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        termios::tcsetwinsize(&master, ws).unwrap();
-        Term {
-            master: fs::File::from(master),
-            slave,
-            child: None,
-            seen: Vec::new(),
-            pos: 0,
-        }
-    }
-
+impl Prompts for Term {
     fn spawn(&mut self, cwd: &Path, args: &[&str]) {
-        let mut cmd = Command::new("setsid");
-        cmd.arg("-c")
-            .arg(env!("CARGO_BIN_EXE_ironpen"))
-            .args(args)
-            .current_dir(cwd);
-        cmd.stdin(Stdio::from(self.slave.try_clone().unwrap()))
-            .stdout(Stdio::from(self.slave.try_clone().unwrap()))
-            .stderr(Stdio::from(self.slave.try_clone().unwrap()));
-        cmd.env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("TERM", "xterm")
-            .env("HOME", "/home/alice");
-        self.child = Some(cmd.spawn().expect("spawn setsid"));
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.master.write_all(bytes).unwrap();
-    }
-
-    /// Read until `needle` shows up after the last match.
-    fn expect(&mut self, needle: &str) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(i) = find(&self.seen[self.pos..], needle.as_bytes()) {
-                self.pos += i + needle.len();
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {needle:?}; the terminal showed:\n{}",
-                String::from_utf8_lossy(&self.seen)
-            );
-            self.read_for(Duration::from_millis(100));
-        }
-    }
-
-    fn read_for(&mut self, d: Duration) {
-        let ts = Timespec {
-            tv_sec: 0,
-            tv_nsec: d.subsec_nanos().into(),
-        };
-        let mut p = [PollFd::new(&self.master, PollFlags::IN)];
-        if matches!(poll(&mut p, Some(&ts)), Ok(n) if n > 0) {
-            let mut buf = [0u8; 4096];
-            if let Ok(n) = self.master.read(&mut buf) {
-                self.seen.extend_from_slice(&buf[..n]);
-            }
-        }
+        let mut cmd = self.command(env!("CARGO_BIN_EXE_ironpen"), args);
+        cmd.current_dir(cwd).env("HOME", "/home/alice");
+        self.start(cmd);
     }
 
     /// Answer a list question: move down `downs` times from the default, then Enter.
@@ -120,42 +45,6 @@ impl Term {
         self.send(text.as_bytes());
         self.send(ENTER);
     }
-
-    fn wait(&mut self) -> i32 {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                use std::os::unix::process::ExitStatusExt as _;
-                self.child = None;
-                // What it wrote before it ended is all in the pty's buffer: take it in.
-                let mut before = usize::MAX;
-                while self.seen.len() != before {
-                    before = self.seen.len();
-                    self.read_for(Duration::from_millis(20));
-                }
-                return st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ironpen init did not exit; the terminal showed:\n{}",
-                String::from_utf8_lossy(&self.seen)
-            );
-            self.read_for(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Term {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 #[test]
@@ -164,7 +53,7 @@ fn prompts_on_a_terminal_write_the_chosen_policy() {
     let www = dir.path().join("www");
     fs::create_dir(&www).unwrap();
     let www = www.display().to_string();
-    let mut t = Term::open();
+    let mut t = Term::open(40, 200);
     t.spawn(dir.path(), &["init", "-o", "vm.toml"]);
     // Lists: the default is highlighted first; arrows move, Enter picks.
     t.pick("What is the jail for", 1); // server
@@ -201,7 +90,7 @@ fn prompts_on_a_terminal_write_the_chosen_policy() {
 #[test]
 fn enter_alone_takes_every_default() {
     let dir = tempfile::tempdir().unwrap();
-    let mut t = Term::open();
+    let mut t = Term::open(40, 200);
     t.spawn(dir.path(), &["init", "-o", "p.toml"]);
     for prompt in [
         "What is the jail for",
@@ -229,7 +118,7 @@ fn enter_alone_takes_every_default() {
 #[test]
 fn ctrl_c_cancels_and_leaves_the_terminal_usable() {
     let dir = tempfile::tempdir().unwrap();
-    let mut t = Term::open();
+    let mut t = Term::open(40, 200);
     let before = termios::tcgetattr(&t.slave).unwrap().local_modes;
     t.spawn(dir.path(), &["init", "-o", "p.toml"]);
     t.pick("What is the jail for", 1);

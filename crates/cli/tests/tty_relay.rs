@@ -4,19 +4,15 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use rustix::termios::{self, Termios, Winsize};
+use rustix::termios::{self, Termios};
 
 const NOBODY: u32 = 65534;
-/// Longest wait for any one expected output.
-const WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Variant {
@@ -63,153 +59,24 @@ impl Drop for World {
     }
 }
 
-/// One pty pair and the process started on its slave.
-struct Term {
-    master: fs::File,
-    /// The harness keeps the slave open to read its mode (and so the master never sees EIO).
-    slave: OwnedFd,
-    child: Option<Child>,
-    /// Everything read from the master so far.
-    seen: Vec<u8>,
-    /// How much of `seen` earlier `expect`s consumed.
-    pos: usize,
+#[path = "common/pty.rs"]
+mod pty;
+use pty::{find, winsize, Pty as Term, WAIT};
+
+trait Spawn {
+    /// Start `prog args` as `variant`, in a new session whose controlling terminal is the slave.
+    fn spawn(&mut self, variant: Variant, prog: &Path, args: &[&str]);
 }
 
-impl Term {
-    fn open(rows: u16, cols: u16) -> Self {
-        use rustix::fs::{Mode, OFlags};
-        let master = rustix::fs::open(
-            "/dev/ptmx",
-            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .expect("open /dev/ptmx");
-        ironpen_sys::tty::unlockpt(master.as_fd()).expect("unlockpt");
-        let slave = ironpen_sys::tty::open_peer(master.as_fd()).expect("open the pty's slave");
-        termios::tcsetwinsize(&master, winsize(rows, cols)).unwrap();
-        Self {
-            master: fs::File::from(master),
-            slave,
-            child: None,
-            seen: Vec::new(),
-            pos: 0,
-        }
-    }
-
-    /// Start `prog args` as `variant`, in a new session whose controlling terminal is the slave.
+impl Spawn for Term {
     fn spawn(&mut self, variant: Variant, prog: &Path, args: &[&str]) {
-        let mut cmd = Command::new("setsid");
-        cmd.arg("-c").arg(prog).args(args);
-        for stdio in 0..3 {
-            let fd = self.slave.try_clone().unwrap();
-            match stdio {
-                0 => cmd.stdin(Stdio::from(fd)),
-                1 => cmd.stdout(Stdio::from(fd)),
-                _ => cmd.stderr(Stdio::from(fd)),
-            };
-        }
-        cmd.env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("TERM", "xterm")
-            .env("HOME", "/");
+        let mut cmd = self.command(prog, args);
+        cmd.env("HOME", "/");
         if variant == Variant::Nobody {
             cmd.uid(NOBODY).gid(NOBODY);
         }
-        self.child = Some(cmd.spawn().expect("spawn setsid"));
+        self.start(cmd);
     }
-
-    fn pid(&self) -> i32 {
-        i32::try_from(self.child.as_ref().unwrap().id()).unwrap()
-    }
-
-    fn mode(&self) -> Termios {
-        termios::tcgetattr(&self.slave).expect("tcgetattr on the outer slave")
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.master.write_all(bytes).unwrap();
-    }
-
-    /// Read until `needle` shows up after the last match; returns the text read up to it.
-    fn expect(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(i) = find(&self.seen[self.pos..], needle.as_bytes()) {
-                let text = String::from_utf8_lossy(&self.seen[self.pos..self.pos + i]).into();
-                self.pos += i + needle.len();
-                return text;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "timed out waiting for {needle:?}; the terminal showed:\n{}",
-                String::from_utf8_lossy(&self.seen)
-            );
-            self.read_for(left.min(Duration::from_millis(200)));
-        }
-    }
-
-    /// Read whatever arrives within `d`.
-    fn read_for(&mut self, d: Duration) {
-        let ts = Timespec {
-            tv_sec: 0,
-            tv_nsec: d.subsec_nanos().into(),
-        };
-        let mut p = [PollFd::new(&self.master, PollFlags::IN)];
-        if matches!(poll(&mut p, Some(&ts)), Ok(n) if n > 0) {
-            let mut buf = [0u8; 4096];
-            if let Ok(n) = self.master.read(&mut buf) {
-                self.seen.extend_from_slice(&buf[..n]);
-            }
-        }
-    }
-
-    /// Wait for the process to end (bounded); its exit code, or 128+signal.
-    fn wait(&mut self) -> i32 {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                use std::os::unix::process::ExitStatusExt;
-                self.child = None;
-                return st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ironpen did not exit; the terminal showed:\n{}",
-                String::from_utf8_lossy(&self.seen)
-            );
-            // Keep draining so a full pty buffer never blocks the writer.
-            self.read_for(Duration::from_millis(50));
-        }
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| c.try_wait().unwrap().is_none())
-    }
-}
-
-impl Drop for Term {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn winsize(rows: u16, cols: u16) -> Winsize {
-    Winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The fields of a terminal mode that matter (Termios has no PartialEq).
