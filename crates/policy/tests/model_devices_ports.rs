@@ -1,35 +1,19 @@
 //! Device binds, optional binds, the x11 / gpu / kvm booleans and their exposure score, and
 //! taking TCP ports back in a later layer (unit cases and properties).
 
-use std::collections::BTreeMap;
-
-use ironpen_policy::model::{load, safe_device, Policy, PolicyError, Source, Vars};
+use ironpen_policy::model::{safe_device, Policy, PolicyError};
 use ironpen_policy::score::score;
 use proptest::prelude::*;
+
+mod common;
 
 fn load_files(
     files: &[(&str, String)],
     root: &str,
     sets: &[(&str, bool)],
 ) -> Result<Policy, PolicyError> {
-    let files: BTreeMap<String, String> = files
-        .iter()
-        .map(|(n, t)| (n.to_string(), t.clone()))
-        .collect();
-    let mut loader = |name: &str, _: Option<&str>| -> Result<Source, String> {
-        files
-            .get(name)
-            .map(|t| Source {
-                name: name.to_string(),
-                text: t.clone(),
-            })
-            .ok_or_else(|| "No such file or directory".to_string())
-    };
-    let mut vars = Vars::new();
-    vars.insert("PWD".into(), "/work/project".into());
-    vars.insert("HOME".into(), "/home/alice".into());
-    let sets: Vec<(String, bool)> = sets.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    load(root, &sets, &mut loader, &vars)
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    common::load_from(&files, root, sets)
 }
 
 fn one(text: &str) -> Result<Policy, PolicyError> {

@@ -1,36 +1,8 @@
 //! Error messages of policy loading, exact text: file:line:col, the nearest valid key, and both
 //! places for conflicts, cycles and missing includes.
 
-use std::collections::BTreeMap;
-
-use ironpen_policy::model::{load, Policy, PolicyError, Source, Vars};
-
-/// Load `root` from an in-memory set of files.
-fn load_from(
-    files: &[(&str, &str)],
-    root: &str,
-    sets: &[(&str, bool)],
-) -> Result<Policy, PolicyError> {
-    let files: BTreeMap<String, String> = files
-        .iter()
-        .map(|(n, t)| (n.to_string(), t.to_string()))
-        .collect();
-    let mut loader = |name: &str, _from: Option<&str>| -> Result<Source, String> {
-        let name = name.trim_start_matches("./").to_string();
-        files
-            .get(&name)
-            .map(|t| Source {
-                name: name.clone(),
-                text: t.clone(),
-            })
-            .ok_or_else(|| "No such file or directory (os error 2)".to_string())
-    };
-    let mut vars = Vars::new();
-    vars.insert("PWD".into(), "/work/project".into());
-    vars.insert("HOME".into(), "/home/alice".into());
-    let sets: Vec<(String, bool)> = sets.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    load(root, &sets, &mut loader, &vars)
-}
+mod common;
+use common::load_from;
 
 fn err(files: &[(&str, &str)], root: &str) -> String {
     load_from(files, root, &[]).unwrap_err().to_string()

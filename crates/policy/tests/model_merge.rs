@@ -3,32 +3,13 @@
 //! the merged policy printed by `show` loads back to the same policy. Plus a seeded fuzz smoke
 //! of parse + merge.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use ironpen_policy::model::{load, Policy, PolicyError, Source, Vars, BUILTINS};
+use ironpen_policy::model::BUILTINS;
 use proptest::prelude::*;
 
-fn load_from(
-    files: &[(String, String)],
-    root: &str,
-    sets: &[(String, bool)],
-) -> Result<Policy, PolicyError> {
-    let files: BTreeMap<String, String> = files.iter().cloned().collect();
-    let mut loader = |name: &str, _from: Option<&str>| -> Result<Source, String> {
-        files
-            .get(name)
-            .map(|t| Source {
-                name: name.to_string(),
-                text: t.clone(),
-            })
-            .ok_or_else(|| "No such file or directory".to_string())
-    };
-    let mut vars = Vars::new();
-    vars.insert("PWD".into(), "/work/project".into());
-    vars.insert("HOME".into(), "/home/alice".into());
-    load(root, sets, &mut loader, &vars)
-}
+mod common;
+use common::load_owned;
 
 fn f(name: &str, text: &str) -> (String, String) {
     (name.to_string(), text.to_string())
@@ -97,9 +78,9 @@ proptest! {
     #[test]
     fn same_file_twice_is_idempotent(a in layer_text(), b in layer_text()) {
         let files = [f("a.toml", &a), f("b.toml", &b)];
-        let once = load_from(&[files[0].clone(), files[1].clone(),
+        let once = load_owned(&[files[0].clone(), files[1].clone(),
             f("root.toml", "include = [\"a.toml\", \"b.toml\"]\n")], "root.toml", &[]);
-        let twice = load_from(&[files[0].clone(), files[1].clone(),
+        let twice = load_owned(&[files[0].clone(), files[1].clone(),
             f("mid.toml", "include = [\"a.toml\"]\n"),
             f("root.toml", "include = [\"a.toml\", \"mid.toml\", \"a.toml\", \"b.toml\", \"b.toml\"]\n")],
             "root.toml", &[]);
@@ -115,8 +96,8 @@ proptest! {
     fn order_rules(a in layer_text(), b in layer_text()) {
         let files = [f("a.toml", &a), f("b.toml", &b),
             f("ab.toml", "include = [\"a.toml\", \"b.toml\"]\n")];
-        let (Ok(pa), Ok(pb), Ok(pab)) = (load_from(&files, "a.toml", &[]),
-            load_from(&files, "b.toml", &[]), load_from(&files, "ab.toml", &[])) else {
+        let (Ok(pa), Ok(pb), Ok(pab)) = (load_owned(&files, "a.toml", &[]),
+            load_owned(&files, "b.toml", &[]), load_owned(&files, "ab.toml", &[])) else {
             return Ok(());
         };
         let (la, lb, lab) = (&pa.layer, &pb.layer, &pab.layer);
@@ -149,11 +130,11 @@ proptest! {
     fn show_round_trips(a in layer_text(), b in layer_text(), net in any::<bool>()) {
         let files = [f("a.toml", &a), f("b.toml", &b),
             f("root.toml", "include = [\"@default\", \"a.toml\", \"b.toml\"]\n")];
-        let Ok(p) = load_from(&files, "root.toml", &[("network".into(), net)]) else {
+        let Ok(p) = load_owned(&files, "root.toml", &[("network".into(), net)]) else {
             return Ok(());
         };
         let shown = p.to_toml();
-        let back = load_from(&[f("shown.toml", &shown)], "shown.toml", &[]).unwrap();
+        let back = load_owned(&[f("shown.toml", &shown)], "shown.toml", &[]).unwrap();
         prop_assert_eq!(&back.layer, &p.layer, "{}", shown);
         prop_assert_eq!(back.boolean("network"), Some(net));
     }
@@ -161,22 +142,22 @@ proptest! {
 
 #[test]
 fn booleans_toggle_their_grants() {
-    let off = load_from(&[], "@default", &[]).unwrap();
+    let off = load_owned(&[], "@default", &[]).unwrap();
     assert_eq!(off.layer.network.mode, None);
     assert_eq!(off.boolean("network"), Some(false));
-    let on = load_from(&[], "@default", &[("network".into(), true)]).unwrap();
+    let on = load_owned(&[], "@default", &[("network".into(), true)]).unwrap();
     assert_eq!(
         on.layer.network.mode,
         Some(ironpen_policy::model::NetMode::Host)
     );
     // A file's [set] is overridden by --set, the last layer.
     let files = [f("p.toml", "include = [\"@network-client\"]\n")];
-    let p = load_from(&files, "p.toml", &[]).unwrap();
+    let p = load_owned(&files, "p.toml", &[]).unwrap();
     assert_eq!(p.boolean("network"), Some(true));
-    let p = load_from(&files, "p.toml", &[("network".into(), false)]).unwrap();
+    let p = load_owned(&files, "p.toml", &[("network".into(), false)]).unwrap();
     assert_eq!(p.layer.network.mode, None);
     // home_read binds ${HOME}, expanded.
-    let p = load_from(&[], "@default", &[("home_read".into(), true)]).unwrap();
+    let p = load_owned(&[], "@default", &[("home_read".into(), true)]).unwrap();
     assert_eq!(p.layer.filesystem.ro[0].value, "/home/alice");
 }
 
@@ -186,7 +167,7 @@ fn removal_is_explicit() {
         f("a.toml", "[capabilities]\nadd = [\"net_bind_service\", \"kill\"]\n[environment]\nset = { A = \"1\" }\nkeep = [\"B\"]\n[seccomp]\nadd_sets = [\"@aio\"]\n"),
         f("b.toml", "include = [\"a.toml\"]\n[capabilities]\nremove = [\"CAP_KILL\"]\n[environment]\nunset = [\"A\", \"B\"]\n[seccomp]\nremove_sets = [\"@aio\"]\n"),
     ];
-    let p = load_from(&files, "b.toml", &[]).unwrap();
+    let p = load_owned(&files, "b.toml", &[]).unwrap();
     let caps: Vec<&str> = p
         .layer
         .capabilities
@@ -203,7 +184,7 @@ fn removal_is_explicit() {
 #[test]
 fn every_builtin_loads_and_includes_default() {
     for (name, _) in BUILTINS {
-        let p = load_from(&[], &format!("@{name}"), &[]).unwrap();
+        let p = load_owned(&[], &format!("@{name}"), &[]).unwrap();
         assert_eq!(p.sources[0], "@default", "@{name}");
         assert!(p.layer.booleans.contains_key("network"), "@{name}");
     }
@@ -324,11 +305,11 @@ fn fuzz_smoke_parse_and_merge() {
         } else {
             "f1.toml"
         };
-        match load_from(&files, root, &[]) {
+        match load_owned(&files, root, &[]) {
             Ok(p) => {
                 ok += 1;
                 // Whatever loads also prints and loads back.
-                let back = load_from(&[f("s.toml", &p.to_toml())], "s.toml", &[]).unwrap();
+                let back = load_owned(&[f("s.toml", &p.to_toml())], "s.toml", &[]).unwrap();
                 assert_eq!(back.layer, p.layer);
             }
             Err(e) => {
