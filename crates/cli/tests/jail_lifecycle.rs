@@ -227,6 +227,14 @@ fn background_processes_die_with_the_program() {
             v.name(),
             started.elapsed()
         );
+        // Already gone when ironpen returns (the jail's init kills and reaps everything before
+        // it reports the status), not merely soon after.
+        let probes: Vec<_> = env
+            .leftover_processes()
+            .into_iter()
+            .filter(|(_, cmdline)| cmdline.starts_with(&env.probe()))
+            .collect();
+        assert!(probes.is_empty(), "[{}] still running: {probes:?}", v.name());
         env.assert_no_processes(Duration::from_secs(3));
     });
 }
