@@ -234,7 +234,11 @@ fn background_processes_die_with_the_program() {
             .into_iter()
             .filter(|(_, cmdline)| cmdline.starts_with(&env.probe()))
             .collect();
-        assert!(probes.is_empty(), "[{}] still running: {probes:?}", v.name());
+        assert!(
+            probes.is_empty(),
+            "[{}] still running: {probes:?}",
+            v.name()
+        );
         env.assert_no_processes(Duration::from_secs(3));
     });
 }
