@@ -73,15 +73,27 @@ fn init_setup(
     // Only now: an unprivileged parent can write the maps only while we are dumpable.
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .ctx("prctl(PR_SET_DUMPABLE, 0)", String::new)?;
-    // The program's process does all the setup work; init only forks it and waits, so it keeps
-    // few pages of its own (memory per jail) and never held anything of the setup.
+    // The program's process does the file-system work; init only forks it and waits, so it
+    // keeps few pages of its own (memory per jail) and never held anything of the setup.
+    let (ready_r, ready_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .ctx("pipe", || "jail setup handshake".into())?;
     let program_pid = match sysproc::clone3(0, None).ctx("clone3", || "program process".into())? {
-        Forked::Child => program_main(spec, seccomp, sock),
+        Forked::Child => {
+            drop(ready_w);
+            program_main(spec, seccomp, sock, ready_r)
+        }
         Forked::Parent { pid, pidfd } => {
             drop(pidfd);
             pid
         }
     };
+    drop(ready_r);
+    // Meanwhile init sets up what both share, on the other CPU: the host name and the
+    // loopback interface (about 0.1 ms of the kernel's work). The program's process waits for
+    // this byte before its program may start; if init fails here, the pipe just closes.
+    shared_namespaces(spec)?;
+    rustix::io::write(&ready_w, b"1").ctx("write", || "jail setup handshake".into())?;
+    drop(ready_w);
     ironpen_sys::fd::close_all_except(&[sock.as_raw_fd()])
         .ctx("close_range", || "jail init's file descriptors".into())?;
     // Init runs as the jail user, never as the caller (host root when ironpen runs as root).
@@ -95,6 +107,16 @@ fn init_setup(
     }
     drop_init_privileges()?;
     reap_and_forward(program_pid, sock.as_fd())
+}
+
+/// The UTS and network namespaces' contents: host name, loopback up (own network only).
+fn shared_namespaces(spec: &JailSpec) -> Result<(), SetupError> {
+    rustix::system::sethostname(spec.hostname.as_bytes())
+        .ctx("sethostname", || format!("{:?}", spec.hostname))?;
+    if !spec.share_net {
+        ironpen_sys::net::loopback_up().ctx("ioctl(SIOCSIFFLAGS, IFF_UP)", || "lo".into())?;
+    }
+    Ok(())
 }
 
 /// Init runs under the same ids as the program and keeps no capability at all (no bounding set,
@@ -200,8 +222,8 @@ fn end_the_jail() {
 }
 
 /// Entry point of the program's process. Never returns.
-fn program_main(spec: &JailSpec, seccomp: &[SockFilter], sock: &OwnedFd) -> ! {
-    let err = match program_setup(spec, seccomp, sock.as_fd()) {
+fn program_main(spec: &JailSpec, seccomp: &[SockFilter], sock: &OwnedFd, ready: OwnedFd) -> ! {
+    let err = match program_setup(spec, seccomp, sock.as_fd(), ready) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -213,9 +235,11 @@ fn program_setup(
     spec: &JailSpec,
     seccomp: &[SockFilter],
     sock: BorrowedFd<'_>,
+    ready: OwnedFd,
 ) -> Result<Never, SetupError> {
     let mut keep: Vec<i32> = spec.pass_fds.clone();
     keep.push(sock.as_raw_fd());
+    keep.push(ready.as_raw_fd());
     keep.sort_unstable();
     ironpen_sys::fd::close_all_except(&keep)
         .ctx("close_range", || "inherited file descriptors".into())?;
@@ -231,11 +255,6 @@ fn program_setup(
     let workspaces = mounts::mount_overlays(&spec.mounts, &mut sources, &spec.ids, sock)?;
     // pivot_root also moves init's root and working directory to the new root.
     let proc_mode = mounts::build_and_pivot(&spec.mounts, sources, &spec.ids, &spec.exec_paths)?;
-    rustix::system::sethostname(spec.hostname.as_bytes())
-        .ctx("sethostname", || format!("{:?}", spec.hostname))?;
-    if !spec.share_net {
-        ironpen_sys::net::loopback_up().ctx("ioctl(SIOCSIFFLAGS, IFF_UP)", || "lo".into())?;
-    }
 
     // Own process group, so forwarded terminal signals reach the program and its children.
     // With a pty: a new session whose controlling terminal is the jail's own (pty.rs).
@@ -263,6 +282,13 @@ fn program_setup(
         ironpen_sys::fd::clear_cloexec(fd).ctx("fcntl(F_SETFD)", || format!("--pass-fd {fd}"))?;
     }
 
+    // Init has set the host name and brought loopback up (shared_namespaces) — or failed, and
+    // then its own error is what ironpen reports: leave quietly.
+    let mut byte = [0u8; 1];
+    if !matches!(rustix::io::read(&ready, &mut byte), Ok(1)) {
+        sysproc::exit_now(EXIT_SETUP_FAILED);
+    }
+    drop(ready);
     let mut report = base_report(spec, proc_mode);
     report.entries.extend(workspaces);
     report.push(mdwe::apply(spec, &path)?);
