@@ -14,6 +14,7 @@ mod merge;
 mod reference;
 
 pub use builtin::{builtin, BUILTINS};
+pub(crate) use load::suggest;
 pub use load::{load, load_layers, LoadFn, Source, Vars};
 pub use merge::merge;
 pub use reference::{reference, KeyDoc, KEYS};

@@ -306,6 +306,25 @@ fn ctx() -> OciContext {
     OciContext::new(Arch::X86_64)
 }
 
+/// A name that is a syscall nowhere is refused (a typo would otherwise drop its rule, the way
+/// runc drops it); another architecture's syscall is skipped on this one, as in Docker's
+/// multi-architecture profiles.
+#[test]
+fn oci_typo_in_a_syscall_name_is_refused_other_arches_names_are_skipped() {
+    let j = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["ptrace","ptrce"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let e = from_oci_json(j, &ctx()).unwrap_err();
+    assert_eq!(e.field, "syscalls[0].names[1]");
+    assert_eq!(
+        e.reason,
+        "`ptrce` is not a syscall on any architecture; did you mean `ptrace`?"
+    );
+    let j = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["ptrace","arm_fadvise64_64","s390_pci_mmio_read","socketcall"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let f = from_oci_json(j, &ctx()).unwrap();
+    assert_eq!(f.syscalls.keys().collect::<Vec<_>>(), ["ptrace"]);
+}
+
 #[test]
 fn oci_errors_name_the_field() {
     let e = from_oci_json("{}", &ctx()).unwrap_err();
@@ -349,7 +368,7 @@ fn oci_errors_name_the_field() {
 #[test]
 fn oci_semantics_like_runc() {
     let j = r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,"syscalls":[
-        {"names":["read","write","no_such_call"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["read","write","arm_fadvise64_64"],"action":"SCMP_ACT_ALLOW"},
         {"names":["getpid"],"action":"SCMP_ACT_ERRNO","errnoRet":13},
         {"names":["kill"],"action":"SCMP_ACT_ERRNO"},
         {"names":["syslog"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_SYSLOG"]}},

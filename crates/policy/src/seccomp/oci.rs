@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::ir::{Action, Cond, Filter, Op, Rule, Width};
-use super::syscalls::Arch;
+use super::syscalls::{known_on_some_arch, Arch};
 use super::EPERM;
 
 /// What `includes`/`excludes` are evaluated against.
@@ -415,9 +415,19 @@ pub fn from_oci_json(json: &str, ctx: &OciContext) -> Result<Filter, OciError> {
         let comment = get_str(c, "comment", &p)?
             .filter(|s| !s.is_empty())
             .map(str::to_string);
-        for name in names {
+        for (j, name) in names.iter().enumerate() {
             if table.nr(name).is_none() {
-                continue; // like runc: a name this architecture lacks is skipped
+                if known_on_some_arch(name) {
+                    continue; // like runc: another architecture's syscall is skipped here
+                }
+                // A typo would silently drop the rule (runc skips it too): refuse instead.
+                let hint = crate::model::suggest(name, table.names())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return err(
+                    format!("{p}names[{j}]"),
+                    format!("`{name}` is not a syscall on any architecture{hint}"),
+                );
             }
             for r in &rules {
                 let mut r = r.clone();

@@ -66,6 +66,21 @@ impl Arch {
     }
 }
 
+/// Is `name` a syscall on any architecture (libseccomp's list of all of them, and ours)? A
+/// profile name missing from one architecture's table may be another architecture's syscall;
+/// a name that is none is a typo.
+pub fn known_on_some_arch(name: &str) -> bool {
+    static ALL: OnceLock<std::collections::BTreeSet<&'static str>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        include_str!("../../../../data/seccomp/all-names.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+    .contains(name)
+}
+
 impl std::fmt::Display for Arch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -96,6 +111,11 @@ impl SyscallTable {
             by_nr.insert(nr, name);
         }
         SyscallTable { by_name, by_nr }
+    }
+
+    /// Every syscall name of the table, in name order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.by_name.keys().copied()
     }
 
     pub fn nr(&self, name: &str) -> Option<u32> {
