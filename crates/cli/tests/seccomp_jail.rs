@@ -72,18 +72,7 @@ fn run_jailed(bins: &Bins, extra: &[&str], as_nobody: bool) -> BTreeMap<String, 
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    stdout
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("probe JSON line");
-            let name = v["name"].as_str().expect("name").to_string();
-            let r = match v.get("ret") {
-                Some(r) => Ok(r.as_i64().expect("ret")),
-                None => Err(v["errno"].as_i64().expect("errno")),
-            };
-            (name, r)
-        })
-        .collect()
+    seccomp_oracle::probe_results(&stdout)
 }
 
 fn variants() -> Vec<bool> {

@@ -133,3 +133,21 @@ pub fn action_name(ret: u32) -> String {
 pub fn personality_query() -> i64 {
     ironpen_sys::raw::personality(0xffff_ffff).unwrap_or_else(|e| -i64::from(e))
 }
+
+/// The results `seccomp-probe` printed (one JSON line per syscall, `{"name", "ret"}` or
+/// `{"name", "errno"}`): name -> Ok(return value) or Err(errno). Panics on a line that is not
+/// the probe's (these are tests).
+pub fn probe_results(stdout: &str) -> std::collections::BTreeMap<String, Result<i64, i64>> {
+    stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("probe JSON line");
+            let name = v["name"].as_str().expect("name").to_string();
+            let r = match v.get("ret") {
+                Some(r) => Ok(r.as_i64().expect("ret")),
+                None => Err(v["errno"].as_i64().expect("errno")),
+            };
+            (name, r)
+        })
+        .collect()
+}

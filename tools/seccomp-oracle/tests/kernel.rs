@@ -16,18 +16,7 @@ fn run_probe(scenario: &str) -> BTreeMap<String, Result<i64, i64>> {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    stdout
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("probe JSON line");
-            let name = v["name"].as_str().expect("name").to_string();
-            let r = match v.get("ret") {
-                Some(r) => Ok(r.as_i64().expect("ret")),
-                None => Err(v["errno"].as_i64().expect("errno")),
-            };
-            (name, r)
-        })
-        .collect()
+    seccomp_oracle::probe_results(&stdout)
 }
 
 const EPERM: i64 = 1;
