@@ -9,88 +9,16 @@ use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-/// Who starts ironpen.
-#[derive(Clone, Copy, Debug)]
-enum Who {
-    Caller,
-    Nobody,
-}
-
-/// A copy of the ironpen binary in a 0755 directory, so uid 65534 can execute it.
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        // Copy in a child process: a write fd held by this multi-threaded test process could
-        // leak into children other tests fork, and exec would fail with ETXTBSY.
-        let ok = Command::new("cp")
-            .arg(env!("CARGO_BIN_EXE_ironpen"))
-            .arg(dir.path().join("ironpen"))
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-        Env { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// A 0755 subdirectory the jail user owns on the host.
-    fn work_dir(&self, name: &str) -> PathBuf {
-        let d = self.path().join(name);
-        fs::create_dir(&d).unwrap();
-        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
-        give_to_jail(&d);
-        d
-    }
-
-    fn command(&self, who: Who, args: &[&str]) -> Command {
-        let mut c = match who {
-            Who::Caller => Command::new(env!("CARGO_BIN_EXE_ironpen")),
-            Who::Nobody => {
-                let mut c = Command::new(self.path().join("ironpen"));
-                c.uid(65534).gid(65534).current_dir("/");
-                c
-            }
-        };
-        c.args(args).stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, who: Who, args: &[&str]) -> Output {
-        self.command(who, args).output().unwrap()
-    }
-}
+#[path = "common/staged.rs"]
+mod staged;
+use staged::{is_root, whos, Env, Who};
 
 /// Started by root, a jail's ids map to host 65534 (both for root's own jails and for those of
 /// uid 65534); started by anyone else, to the caller, who already owns the file.
 fn give_to_jail(p: &Path) {
-    if rustix_is_root() {
+    if is_root() {
         std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
     }
-}
-
-fn whos() -> Vec<Who> {
-    if rustix_is_root() {
-        vec![Who::Caller, Who::Nobody]
-    } else {
-        vec![Who::Caller]
-    }
-}
-
-fn rustix_is_root() -> bool {
-    // No rustix in this crate's dev-dependencies: ask the kernel through /proc.
-    fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -149,7 +77,7 @@ fn landlock_refuses_what_the_mounts_allow() {
     if !landlock_full(&env) {
         return;
     }
-    let work = env.work_dir("work");
+    let work = env.dir_for("work");
     let work = work.to_str().unwrap();
     for who in whos() {
         let args = [
@@ -405,7 +333,7 @@ fn mprotect_probe(dir: &Path) -> Option<PathBuf> {
 #[test]
 fn mdwe_refuses_exec_gain_unless_marked_or_opted_out() {
     let env = Env::new();
-    let dir = env.work_dir("bin");
+    let dir = env.dir_for("bin");
     let Some(wx) = mprotect_probe(&dir) else {
         return;
     };
@@ -494,7 +422,7 @@ fn mdwe_refuses_exec_gain_unless_marked_or_opted_out() {
 #[test]
 fn pax_r_mark_disables_aslr_for_that_program_only() {
     let env = Env::new();
-    let dir = env.work_dir("bin");
+    let dir = env.dir_for("bin");
     let cat = dir.join("cat");
     fs::copy("/usr/bin/cat", &cat).unwrap();
     let o = env.run(Who::Caller, &["pax", "set", cat.to_str().unwrap(), "r"]);
@@ -535,7 +463,7 @@ fn pax_r_mark_disables_aslr_for_that_program_only() {
 #[test]
 fn ordinary_programs_work_under_landlock_and_mdwe() {
     let env = Env::new();
-    let work = env.work_dir("work");
+    let work = env.dir_for("work");
     fs::write(
         work.join("hello.c"),
         "#include <stdio.h>\nint main(void) { puts(\"hello from make\"); return 0; }\n",
@@ -619,7 +547,7 @@ fn passed_descriptors_keep_working() {
         );
         return;
     }
-    let shared = env.work_dir("shared");
+    let shared = env.dir_for("shared");
     let launcher = r#"
 import os, subprocess, sys
 ironpen, shared = sys.argv[1], sys.argv[2]
