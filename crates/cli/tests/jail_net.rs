@@ -130,3 +130,52 @@ fn host_path_unix_socket_is_unreachable() {
         drop(listener);
     });
 }
+
+/// The jail's init creates the network namespace after forking the program's process (the two
+/// set up in parallel), and the program joins it before it drops its capabilities. Seen from
+/// the host: both are in one network namespace, and it is not the host's.
+#[test]
+fn init_and_program_share_the_jails_network_namespace() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    if !is_root() {
+        skip(
+            "init_and_program_share_the_jails_network_namespace",
+            "reading a non-dumpable process's /proc/PID/ns needs root",
+        );
+        return;
+    }
+    each_variant("init_and_program_netns", |env, v| {
+        let mut c = env.ironpen_cmd(v, &[], &["sleep", "30"]);
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        let guard = ChildGuard(c.spawn().expect("spawn ironpen"));
+        let child_of = |pid: u32| -> Option<u32> {
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        };
+        let netns = |pid: u32| std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();
+        // ironpen -> init -> the program's process, once it runs `sleep`.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (init, program) = loop {
+            let found = child_of(guard.pid()).and_then(|i| child_of(i).map(|p| (i, p)));
+            if let Some((i, p)) = found {
+                let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+                if comm.trim() == "sleep" {
+                    break (i, p);
+                }
+            }
+            assert!(Instant::now() < deadline, "[{}] no jailed sleep", v.name());
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let (host, init_ns, program_ns) = (netns(std::process::id()), netns(init), netns(program));
+        assert!(init_ns.is_some(), "[{}] init's netns unreadable", v.name());
+        assert_eq!(init_ns, program_ns, "[{}] init vs program", v.name());
+        assert_ne!(host, program_ns, "[{}] program in the host's netns", v.name());
+        drop(guard);
+        env.assert_clean();
+    });
+}

@@ -75,8 +75,13 @@ fn init_setup(
         .ctx("prctl(PR_SET_DUMPABLE, 0)", String::new)?;
     // The program's process does the file-system work; init only forks it and waits, so it
     // keeps few pages of its own (memory per jail) and never held anything of the setup.
-    let (ready_r, ready_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .ctx("pipe", || "jail setup handshake".into())?;
+    let (ready_r, ready_w) = rustix::net::socketpair(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::SEQPACKET,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )
+    .ctx("socketpair", || "jail setup handshake".into())?;
     let program_pid = match sysproc::clone3(0, None).ctx("clone3", || "program process".into())? {
         Forked::Child => {
             drop(ready_w);
@@ -88,12 +93,15 @@ fn init_setup(
         }
     };
     drop(ready_r);
-    // Meanwhile init sets up what both share, on the other CPU: the host name and the
-    // loopback interface (about 0.1 ms of the kernel's work). The program's process waits for
-    // this byte before its program may start; if init fails here, the pipe just closes.
-    shared_namespaces(spec)?;
-    rustix::io::write(&ready_w, b"1").ctx("write", || "jail setup handshake".into())?;
-    drop(ready_w);
+    // Meanwhile init sets up what both share, on the other CPU: the host name and the network
+    // namespace with loopback up (creating a network namespace is about 0.5 ms of the kernel's
+    // work, the costliest namespace by far). The program's process waits for this byte, then
+    // joins init's network namespace, before it drops its capabilities; if init fails here,
+    // the socket just closes and the program never starts.
+    let netns = shared_namespaces(spec)?;
+    protocol::send_ready(ready_w.as_fd(), netns.as_ref().map(AsFd::as_fd))
+        .ctx("sendmsg", || "jail setup handshake".into())?;
+    drop((ready_w, netns));
     ironpen_sys::fd::close_all_except(&[sock.as_raw_fd()])
         .ctx("close_range", || "jail init's file descriptors".into())?;
     // Init runs as the jail user, never as the caller (host root when ironpen runs as root).
@@ -109,14 +117,46 @@ fn init_setup(
     reap_and_forward(program_pid, sock.as_fd())
 }
 
-/// The UTS and network namespaces' contents: host name, loopback up (own network only).
-fn shared_namespaces(spec: &JailSpec) -> Result<(), SetupError> {
+/// The UTS namespace's host name; unless the network is shared, a new network namespace for
+/// init with loopback up, returned for the program's process to join ([`join_init_network`]).
+fn shared_namespaces(spec: &JailSpec) -> Result<Option<OwnedFd>, SetupError> {
     rustix::system::sethostname(spec.hostname.as_bytes())
         .ctx("sethostname", || format!("{:?}", spec.hostname))?;
-    if !spec.share_net {
-        ironpen_sys::net::loopback_up().ctx("ioctl(SIOCSIFFLAGS, IFF_UP)", || "lo".into())?;
+    if spec.share_net {
+        return Ok(None);
     }
-    Ok(())
+    let net = || "jail network namespace".to_string();
+    ironpen_sys::net::unshare_namespace().ctx("unshare(CLONE_NEWNET)", net)?;
+    ironpen_sys::net::loopback_up().ctx("ioctl(SIOCSIFFLAGS, IFF_UP)", || "lo".into())?;
+    ironpen_sys::net::current_namespace()
+        .ctx("ioctl(SIOCGSKNS)", net)
+        .map(Some)
+}
+
+/// Wait for init's ready message (none: init failed and reports why itself; leave quietly),
+/// then enter the network namespace init created. Runs while the program's process still holds
+/// CAP_SYS_ADMIN in the jail's user namespace, which setns needs; until then the process was in
+/// the host's network namespace, where it opened no socket and mounted nothing network-bound.
+fn join_init_network(spec: &JailSpec, ready: OwnedFd) -> Result<(), SetupError> {
+    let Some(netns) = protocol::wait_ready(ready.as_fd()) else {
+        sysproc::exit_now(EXIT_SETUP_FAILED);
+    };
+    match (spec.share_net, netns) {
+        (true, None) => Ok(()),
+        (false, Some(ns)) => rustix::thread::move_into_link_name_space(
+            ns.as_fd(),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .ctx("setns(CLONE_NEWNET)", || "jail network namespace".into()),
+        (_, got) => Err(SetupError::other(
+            "setns(CLONE_NEWNET)",
+            "jail network namespace",
+            format!(
+                "init sent {} namespace",
+                if got.is_some() { "a" } else { "no" }
+            ),
+        )),
+    }
 }
 
 /// Init runs under the same ids as the program and keeps no capability at all (no bounding set,
@@ -266,6 +306,7 @@ fn program_setup(
         r.apply()
             .ctx("setrlimit", || format!("--rlimit {}", r.resource))?;
     }
+    join_init_network(spec, ready)?;
     drop_privileges(spec)?;
     sysproc::join_new_session_keyring().ctx("keyctl(JOIN_SESSION_KEYRING)", || {
         "new session keyring".into()
@@ -282,13 +323,6 @@ fn program_setup(
         ironpen_sys::fd::clear_cloexec(fd).ctx("fcntl(F_SETFD)", || format!("--pass-fd {fd}"))?;
     }
 
-    // Init has set the host name and brought loopback up (shared_namespaces) — or failed, and
-    // then its own error is what ironpen reports: leave quietly.
-    let mut byte = [0u8; 1];
-    if !matches!(rustix::io::read(&ready, &mut byte), Ok(1)) {
-        sysproc::exit_now(EXIT_SETUP_FAILED);
-    }
-    drop(ready);
     let mut report = base_report(spec, proc_mode);
     report.entries.extend(workspaces);
     report.push(mdwe::apply(spec, &path)?);

@@ -39,19 +39,24 @@ pub(crate) fn send_with_fd(
     msg: &Message,
     fd: BorrowedFd<'_>,
 ) -> io::Result<()> {
-    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage};
     let buf = serde_json::to_vec(msg).map_err(io::Error::other)?;
-    let fds = [fd];
+    send_bytes(sock, &buf, Some(fd))
+}
+
+/// One datagram, with `fd` attached (SCM_RIGHTS) if given.
+fn send_bytes(sock: BorrowedFd<'_>, buf: &[u8], fd: Option<BorrowedFd<'_>>) -> io::Result<()> {
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage};
+    let fds: Vec<BorrowedFd<'_>> = fd.into_iter().collect();
     let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = SendAncillaryBuffer::new(&mut space);
-    if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+    if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(&fds)) {
         return Err(io::Error::other(
             "SCM_RIGHTS does not fit the control buffer",
         ));
     }
     rustix::net::sendmsg(
         sock,
-        &[io::IoSlice::new(&buf)],
+        &[io::IoSlice::new(buf)],
         &mut control,
         rustix::net::SendFlags::NOSIGNAL,
     )?;
@@ -61,14 +66,24 @@ pub(crate) fn send_with_fd(
 /// Receive one message and the fd sent with it, if any (received close-on-exec; a second fd
 /// is closed). `Ok(None)` at end of stream.
 pub(crate) fn recv_with_fd(sock: BorrowedFd<'_>) -> io::Result<Option<(Message, Option<OwnedFd>)>> {
-    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
     let mut buf = vec![0u8; MAX];
+    let (n, fd) = recv_bytes(sock, &mut buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let msg = serde_json::from_slice(&buf[..n]).map_err(io::Error::other)?;
+    Ok(Some((msg, fd)))
+}
+
+/// One datagram into `buf` (its length; 0 at end of stream) and the fd attached, if any.
+fn recv_bytes(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
     let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
     let n = loop {
         match rustix::net::recvmsg(
             sock,
-            &mut [io::IoSliceMut::new(&mut buf)],
+            &mut [io::IoSliceMut::new(buf)],
             &mut control,
             RecvFlags::CMSG_CLOEXEC,
         ) {
@@ -85,11 +100,23 @@ pub(crate) fn recv_with_fd(sock: BorrowedFd<'_>) -> io::Result<Option<(Message, 
             }
         }
     }
-    if n == 0 {
-        return Ok(None);
+    Ok((n, fd))
+}
+
+/// Init → program's process: "the host name is set and the network namespace is ready";
+/// `netns` (the namespace to join) rides along unless the network is shared.
+pub(crate) fn send_ready(sock: BorrowedFd<'_>, netns: Option<BorrowedFd<'_>>) -> io::Result<()> {
+    send_bytes(sock, b"R", netns)
+}
+
+/// Program's process: wait for init's ready message. `None` if init went away (it failed and
+/// reports why itself), else the network namespace it sent, if any.
+pub(crate) fn wait_ready(sock: BorrowedFd<'_>) -> Option<Option<OwnedFd>> {
+    let mut b = [0u8; 1];
+    match recv_bytes(sock, &mut b) {
+        Ok((1, fd)) if b[0] == b'R' => Some(fd),
+        _ => None,
     }
-    let msg = serde_json::from_slice(&buf[..n]).map_err(io::Error::other)?;
-    Ok(Some((msg, fd)))
 }
 
 /// Parent → child: "your id maps are written, go on".

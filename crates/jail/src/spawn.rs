@@ -102,15 +102,14 @@ fn run_inner(
         .ctx("sigprocmask", || "block forwarded signals".into())?;
     let sigfd = signal::signalfd(&SigSet::of(&handled)).ctx("signalfd", String::new)?;
 
-    let mut ns = sysproc::CLONE_NEWUSER
+    // The network namespace is not created here: the jail's init creates it after forking the
+    // program's process, beside that process's file-system work (child.rs).
+    let ns = sysproc::CLONE_NEWUSER
         | sysproc::CLONE_NEWNS
         | sysproc::CLONE_NEWPID
         | sysproc::CLONE_NEWIPC
         | sysproc::CLONE_NEWUTS
         | sysproc::CLONE_NEWCGROUP;
-    if !spec.share_net {
-        ns |= sysproc::CLONE_NEWNET;
-    }
     let (pid, pidfd) = match sysproc::clone3(ns, None).ctx("clone3", || "jail namespaces".into())? {
         Forked::Child => {
             drop(ours);
