@@ -2,12 +2,14 @@
 # Start-up cost and memory of `ironpen run`, measured in the same run as native fork+exec,
 # `unshare -Urmpf --mount-proc` and bubblewrap with comparable isolation.
 #
-# Usage (as root): bench/startup.sh            builds the release binary first
-#                  IRONPEN=/path/to/ironpen bench/startup.sh   uses that binary
+# Usage (as root): bench/startup.sh            builds both ironpen binaries first
+#                  IRONPEN=/path/to/ironpen bench/startup.sh   measures that binary instead
+# "ironpen" is `cargo build --release` (README's Install); "ironpen (static)" is
+# scripts/build-static (glibc static-pie: starts faster, holds more memory).
 # Env: RUNS per round (default 100), WARMUP (default 10), ROUNDS (default 3; the best median
-# of the rounds is reported per command), ROOTLESS=0 to skip the uid-65534 rows, STATIC=1 to
-# also build and measure a statically linked ironpen (glibc static-pie, target/static): faster
-# to start (no shared libraries to load), more memory (libc's code is no longer shared).
+# of the rounds is reported per command), ROOTLESS=0 to skip the uid-65534 rows.
+# The uid-65534 rows run hyperfine itself as uid 65534, so each measured command is started
+# directly (no setpriv exec inside the measurement).
 # Needs: hyperfine, bwrap, jq, setpriv (Debian: hyperfine bubblewrap jq util-linux).
 set -euo pipefail
 
@@ -15,7 +17,6 @@ RUNS=${RUNS:-100}
 WARMUP=${WARMUP:-10}
 ROUNDS=${ROUNDS:-3}
 ROOTLESS=${ROOTLESS:-1}
-STATIC=${STATIC:-0}
 
 die() { echo "startup.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (it also measures the rootless case as uid 65534)"
@@ -24,19 +25,13 @@ for t in hyperfine bwrap jq setpriv; do
 done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+IRONPEN_STATIC=
 if [ -z "${IRONPEN:-}" ]; then
     (cd "$root" && cargo build --release -q -p ironpen) || die "cargo build --release -p ironpen failed"
     IRONPEN=$root/target/release/ironpen
+    IRONPEN_STATIC=$root/$(cd "$root" && scripts/build-static) || die "scripts/build-static failed"
 fi
 [ -x "$IRONPEN" ] || die "no ironpen binary at $IRONPEN"
-if [ "$STATIC" = 1 ]; then
-    triple=$(rustc -vV | sed -n 's/^host: //p')
-    (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$root/target/static" \
-        cargo build --release -q -p ironpen --target "$triple") || die "static build failed"
-    IRONPEN_STATIC=$root/target/static/$triple/release/ironpen
-    "$IRONPEN_STATIC" run -- /bin/true || die "the static build cannot run a jail"
-fi
-"$IRONPEN" run -- /bin/true || die "\`$IRONPEN run -- /bin/true\` fails (exit $?); nothing to measure"
 
 BWRAP="bwrap --unshare-all --new-session --die-with-parent --ro-bind /usr /usr \
 --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 \
@@ -52,14 +47,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The binary must be reachable by uid 65534 for the rootless rows.
-if [ "$ROOTLESS" = 1 ] && ! $NOBODY "$IRONPEN" run -- /bin/true 2>/dev/null; then
-    cp "$IRONPEN" "$tmp/ironpen"
-    chmod 755 "$tmp/ironpen"
-    IRONPEN_NOBODY=$tmp/ironpen
-    $NOBODY "$IRONPEN_NOBODY" run -- /bin/true || { echo "note: rootless ironpen fails; skipping rootless rows" >&2; ROOTLESS=0; }
-else
-    IRONPEN_NOBODY=$IRONPEN
+# A place uid 65534 can write its hyperfine results to.
+mkdir "$tmp/nobody" && chown 65534:65534 "$tmp/nobody"
+# Copies uid 65534 can execute (the build tree may not be reachable for it).
+cp "$IRONPEN" "$tmp/ironpen"
+[ -z "$IRONPEN_STATIC" ] || cp "$IRONPEN_STATIC" "$tmp/ironpen-static"
+chmod 755 "$tmp"/ironpen*
+IRONPEN=$tmp/ironpen
+[ -z "$IRONPEN_STATIC" ] || IRONPEN_STATIC=$tmp/ironpen-static
+for bin in "$IRONPEN" $IRONPEN_STATIC; do
+    "$bin" run -- /bin/true || die "\`$bin run -- /bin/true\` fails (exit $?); nothing to measure"
+done
+if [ "$ROOTLESS" = 1 ] && ! $NOBODY "$IRONPEN" run -- /bin/true; then
+    echo "note: rootless ironpen fails; skipping rootless rows" >&2
+    ROOTLESS=0
 fi
 
 t0=$SECONDS
@@ -70,25 +71,32 @@ cmds=(
     -n bwrap "$BWRAP /bin/true"
     -n ironpen "$IRONPEN run -- /bin/true"
 )
-if [ "$STATIC" = 1 ]; then
-    cmds+=(-n "ironpen static" "$IRONPEN_STATIC run -- /bin/true")
-fi
-if [ "$ROOTLESS" = 1 ]; then
-    cmds+=(
-        -n "native (uid 65534)" "$NOBODY /bin/true"
-        -n "bwrap (uid 65534)" "$NOBODY $BWRAP /bin/true"
-        -n "ironpen (uid 65534)" "$NOBODY $IRONPEN_NOBODY run -- /bin/true"
-    )
-fi
+[ -z "$IRONPEN_STATIC" ] || cmds+=(-n "ironpen (static)" "$IRONPEN_STATIC run -- /bin/true")
+nobody_cmds=(
+    -n "native (uid 65534)" "/bin/true"
+    -n "bwrap (uid 65534)" "$BWRAP /bin/true"
+    -n "ironpen (uid 65534)" "$IRONPEN run -- /bin/true"
+)
 # Other work on the machine disturbs single commands for seconds at a time; several rounds,
 # keeping each command's best median, give figures that hold still.
 for round in $(seq 1 "$ROUNDS"); do
     hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
         --export-json "$tmp/h$round.json" "${cmds[@]}" >"$tmp/hyperfine.log" 2>&1 \
         || { cat "$tmp/hyperfine.log"; die "hyperfine failed"; }
+    if [ "$ROOTLESS" = 1 ]; then
+        # hyperfine itself runs as uid 65534, in a directory of its own.
+        (cd "$tmp/nobody" && HOME=$tmp/nobody $NOBODY hyperfine -N --style basic --warmup "$WARMUP" \
+            --runs "$RUNS" --export-json "$tmp/nobody/n$round.json" "${nobody_cmds[@]}") \
+            >"$tmp/hyperfine.log" 2>&1 \
+            || { cat "$tmp/hyperfine.log"; die "hyperfine as uid 65534 failed"; }
+        jq -s '{results: (.[0].results + .[1].results)}' "$tmp/h$round.json" "$tmp/nobody/n$round.json" \
+            >"$tmp/m$round.json"
+    else
+        cp "$tmp/h$round.json" "$tmp/m$round.json"
+    fi
 done
 # Per command: the round with the lowest median (its median and mean).
-jq -s '{results: [ [.[].results] | transpose[] | min_by(.median) ]}' "$tmp"/h[0-9]*.json >"$tmp/h.json"
+jq -s '{results: [ [.[].results] | transpose[] | min_by(.median) ]}' "$tmp"/m[0-9]*.json >"$tmp/h.json"
 
 median() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median * 1000' "$tmp/h.json"; }
 bw=$(median bwrap)
@@ -99,11 +107,17 @@ while IFS=$'\t' read -r name med mean; do
     case "$name" in *"(uid 65534)"*) ref=$(median "bwrap (uid 65534)");; esac
     printf '%-22s %10.3f %10.3f %13.2fx\n' "$name" "$med" "$mean" "$(echo "$med / $ref" | bc -l)"
 done
-ip=$(median ironpen)
-verdict=$(echo "$ip <= 0.5 * $bw" | bc -l)
-printf '\ntarget: ironpen median <= 0.5 x bwrap (%.3f ms): %s\n' "$(echo "0.5 * $bw" | bc -l)" \
-    "$([ "$verdict" = 1 ] && echo met || echo NOT met)"
-printf 'never slower than bwrap: %s\n' "$([ "$(echo "$ip <= $bw" | bc -l)" = 1 ] && echo yes || echo NO)"
+verdict() { # name, bwrap name
+    local ip bw
+    ip=$(median "$1"); bw=$(median "$2")
+    printf '%-22s target median <= 0.5 x %s (%.3f ms): %s; never slower: %s\n' "$1" "$2" \
+        "$(echo "0.5 * $bw" | bc -l)" \
+        "$([ "$(echo "$ip <= 0.5 * $bw" | bc -l)" = 1 ] && echo met || echo NOT met)" \
+        "$([ "$(echo "$ip <= $bw" | bc -l)" = 1 ] && echo yes || echo NO)"
+}
+echo
+verdict ironpen bwrap
+[ "$ROOTLESS" = 1 ] && verdict "ironpen (uid 65534)" "bwrap (uid 65534)"
 
 # ---- memory held by the sandbox's own processes while the jail runs `sleep`
 # All processes in the tree under $1, one pid per line (including $1).
@@ -156,12 +170,10 @@ echo
 echo "== memory of the sandbox's own processes while the jail runs sleep (smaps_rollup)"
 measure bwrap $BWRAP
 measure ironpen "$IRONPEN" run --
-if [ "$STATIC" = 1 ]; then
-    measure "ironpen static" "$IRONPEN_STATIC" run --
-fi
+[ -z "$IRONPEN_STATIC" ] || measure "ironpen (static)" "$IRONPEN_STATIC" run --
 if [ "$ROOTLESS" = 1 ]; then
     measure "bwrap (uid 65534)" $NOBODY $BWRAP
-    measure "ironpen (uid 65534)" $NOBODY "$IRONPEN_NOBODY" run --
+    measure "ironpen (uid 65534)" $NOBODY "$IRONPEN" run --
 fi
 echo "(bubblewrap's reference: about 600 kB PSS per sandbox; target for ironpen: below that)"
 echo "(bench took $((SECONDS - t0)) s)"

@@ -1,11 +1,13 @@
 //! End to end: spawn the built `ironpen check`.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn ironpen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ironpen"))
+    Command::new(bin::ironpen())
         .arg("check")
         .args(args)
         .output()
@@ -234,7 +236,7 @@ fn features_as_unprivileged_user() {
     // Copy in a child process: a write fd held by this (multi-threaded) test process could leak
     // into children other tests fork, and exec would fail with ETXTBSY.
     let cp = Command::new("cp")
-        .arg(env!("CARGO_BIN_EXE_ironpen"))
+        .arg(bin::ironpen())
         .arg(&bin)
         .status()
         .unwrap();

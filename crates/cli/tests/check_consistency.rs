@@ -1,10 +1,12 @@
 //! `ironpen check` and a real jail must agree: a feature `check` calls available is fully
 //! enforced in `ironpen run --report`, and one it calls unavailable is not claimed as enforced.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::process::Command;
 
 fn ironpen(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ironpen"))
+    Command::new(bin::ironpen())
         .args(args)
         .current_dir("/")
         .output()

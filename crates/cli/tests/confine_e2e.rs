@@ -564,7 +564,7 @@ sys.exit(r.returncode)
 "#;
     for who in whos() {
         let bin = match who {
-            Who::Caller => PathBuf::from(env!("CARGO_BIN_EXE_ironpen")),
+            Who::Caller => staged::bin::ironpen(),
             Who::Nobody => env.path().join("ironpen"),
         };
         let mut c = Command::new("/usr/bin/python3");

@@ -1,5 +1,7 @@
 //! End to end: `ironpen pax get|set` on real files (the `user.pax.flags` extended attribute).
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::CommandExt as _;
@@ -7,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn pax(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ironpen"))
+    Command::new(bin::ironpen())
         .arg("pax")
         .args(args)
         .output()
@@ -121,7 +123,7 @@ fn unprivileged_user_cannot_mark_foreign_files() {
     };
     let bin = dir.path().join("ironpen");
     assert!(Command::new("cp")
-        .arg(env!("CARGO_BIN_EXE_ironpen"))
+        .arg(bin::ironpen())
         .arg(&bin)
         .status()
         .unwrap()

@@ -174,7 +174,12 @@ fn init_and_program_share_the_jails_network_namespace() {
         let (host, init_ns, program_ns) = (netns(std::process::id()), netns(init), netns(program));
         assert!(init_ns.is_some(), "[{}] init's netns unreadable", v.name());
         assert_eq!(init_ns, program_ns, "[{}] init vs program", v.name());
-        assert_ne!(host, program_ns, "[{}] program in the host's netns", v.name());
+        assert_ne!(
+            host,
+            program_ns,
+            "[{}] program in the host's netns",
+            v.name()
+        );
         drop(guard);
         env.assert_clean();
     });

@@ -2,6 +2,8 @@
 //! PaX-style exception (like a distribution's `m` marks); one started by another program inherits
 //! MDWE and dies, and ironpen then says why and names the two ways out, which work.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::process::Command;
 
 fn node() -> Option<&'static str> {
@@ -18,7 +20,7 @@ fn node() -> Option<&'static str> {
 }
 
 fn ironpen(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ironpen"))
+    Command::new(bin::ironpen())
         .args(args)
         .current_dir("/")
         .output()

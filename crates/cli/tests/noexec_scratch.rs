@@ -2,6 +2,8 @@
 //! directly (Landlock) nor through the dynamic loader (`ld.so /tmp/x`, which Landlock's execute
 //! right does not cover) — unless `--allow-exec` names it. As the caller and as uid 65534.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -35,7 +37,7 @@ fn scratch_space_is_noexec_unless_allowed() {
         .unwrap();
     std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let ironpen = bin.path().join("ironpen");
-    std::fs::copy(env!("CARGO_BIN_EXE_ironpen"), &ironpen).unwrap();
+    std::fs::copy(bin::ironpen(), &ironpen).unwrap();
     let mut variants = vec![false];
     if rustix::process::geteuid().is_root() {
         variants.push(true);

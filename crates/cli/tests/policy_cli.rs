@@ -1,10 +1,12 @@
 //! End to end: spawn the built `ironpen policy explain`.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn ironpen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ironpen"))
+    Command::new(bin::ironpen())
         .args(["policy", "explain"])
         .args(args)
         .output()

@@ -3,6 +3,8 @@
 //! private unless the boolean turns it on, @compute's socket denial), and that command-line
 //! flags are the last layer. As root and as uid 65534 (binaries copied to a 0755 directory).
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,7 @@ impl Fixture {
             |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
         mode(d, 0o755);
         let bin = d.join("ironpen");
-        std::fs::copy(env!("CARGO_BIN_EXE_ironpen"), &bin).unwrap();
+        std::fs::copy(bin::ironpen(), &bin).unwrap();
         mode(&bin, 0o755);
         std::fs::create_dir_all(d.join("ro/secret")).unwrap();
         std::fs::write(d.join("ro/visible"), "seen\n").unwrap();

@@ -2,10 +2,12 @@
 //! advisory database whose entry matches the running kernel, the jail is refused and the
 //! advisory named; accepting it in the policy (or on the command line) takes it off the list.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::process::Command;
 
 fn ironpen(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ironpen"))
+    Command::new(bin::ironpen())
         .args(args)
         .current_dir("/")
         .output()

@@ -1,12 +1,14 @@
 //! `ironpen init` over a plain pipe, with --yes and with --answers: the written policy passes
 //! `policy check`, an existing output file is never replaced, bad answers are re-asked.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn ironpen(args: &[&str], cwd: &Path, stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ironpen"))
+    let mut child = Command::new(bin::ironpen())
         .args(args)
         .current_dir(cwd)
         .env("HOME", "/home/alice")

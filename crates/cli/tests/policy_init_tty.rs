@@ -3,6 +3,8 @@
 //! keys (arrows, Enter, typed text) through the master, and checks the policy file written.
 //! No jail is created, so one identity (the caller's) is enough.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -25,7 +27,7 @@ trait Prompts {
 
 impl Prompts for Term {
     fn spawn(&mut self, cwd: &Path, args: &[&str]) {
-        let mut cmd = self.command(env!("CARGO_BIN_EXE_ironpen"), args);
+        let mut cmd = self.command(bin::ironpen(), args);
         cmd.current_dir(cwd).env("HOME", "/home/alice");
         self.start(cmd);
     }
@@ -106,7 +108,7 @@ fn enter_alone_takes_every_default() {
     }
     assert_eq!(t.wait(), 0, "{}", String::from_utf8_lossy(&t.seen));
     let text = fs::read_to_string(dir.path().join("p.toml")).unwrap();
-    let piped = Command::new(env!("CARGO_BIN_EXE_ironpen"))
+    let piped = Command::new(bin::ironpen())
         .args(["init", "--yes"])
         .current_dir(dir.path())
         .env("HOME", "/home/alice")

@@ -2,11 +2,13 @@
 //! `policy show` of every built-in profile compared with snapshots in tests/snapshots/
 //! (`IRONPEN_BLESS=1` rewrites them), error messages exact, exit codes.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn ironpen(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ironpen"))
+    Command::new(bin::ironpen())
         .args(args)
         .current_dir(cwd)
         .env("HOME", "/home/alice")

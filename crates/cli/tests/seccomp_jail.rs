@@ -3,10 +3,12 @@
 //! uid 65534. The same probe under `--seccomp none` shows which results the filter changes, so the
 //! test proves the filter (not capabilities or namespaces) is what blocks those calls.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const EPERM: i64 = 1;
@@ -20,7 +22,7 @@ struct Bins {
 
 impl Bins {
     fn new() -> Option<Bins> {
-        let ironpen = PathBuf::from(env!("CARGO_BIN_EXE_ironpen"));
+        let ironpen = bin::ironpen();
         let probe = ironpen.with_file_name("seccomp-probe");
         if !probe.exists() {
             let required = std::env::var("IRONPEN_TEST_REQUIRE").unwrap_or_default();

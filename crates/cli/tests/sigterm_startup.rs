@@ -3,6 +3,8 @@
 //! the jail; afterwards it forwards the signal. Either way: status 143 (or death by SIGTERM) and
 //! no process of the jail left behind.
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -11,7 +13,7 @@ use std::time::Duration;
 fn sigterm_during_startup_ends_everything() {
     let marker = format!("ironpen-sigterm-startup-{}", std::process::id());
     for step in 0..12u64 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ironpen"))
+        let mut child = Command::new(bin::ironpen())
             .args([
                 "run",
                 "--setenv",

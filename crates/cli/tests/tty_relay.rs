@@ -2,6 +2,8 @@
 //! the slave as stdin/stdout/stderr and controlling terminal (`setsid -c`), types into the master
 //! and reads what comes back. Each test runs as root and as uid/gid 65534 (when run as root).
 
+#[path = "common/bin.rs"]
+mod bin;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -44,7 +46,7 @@ impl World {
         fs::create_dir(&dir).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         let ironpen = dir.join("ironpen");
-        fs::copy(env!("CARGO_BIN_EXE_ironpen"), &ironpen).unwrap();
+        fs::copy(bin::ironpen(), &ironpen).unwrap();
         fs::set_permissions(&ironpen, fs::Permissions::from_mode(0o755)).unwrap();
         let drop = dir.join("drop");
         fs::create_dir(&drop).unwrap();

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod bin;
+
 /// Longest a single jail run may take before the test kills it and fails (gcc under load is the
 /// slowest case; a hung jail must not stall the suite for minutes).
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -159,10 +161,7 @@ pub fn each_variant(test: &str, f: impl Fn(&TestEnv, Variant)) {
 /// another build of ironpen (e.g. the release binary); the probe always comes from this build.
 pub fn built_binaries() -> (PathBuf, PathBuf) {
     let built = PathBuf::from(env!("CARGO_BIN_EXE_ironpen"));
-    let ironpen = match std::env::var_os("IRONPEN_TEST_BIN") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => built.clone(),
-    };
+    let ironpen = bin::ironpen();
     let probe = built
         .parent()
         .expect("ironpen binary has a parent directory")

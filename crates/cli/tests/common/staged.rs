@@ -8,6 +8,9 @@ use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+#[path = "bin.rs"]
+pub mod bin;
+
 /// Who starts ironpen.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Who {
@@ -26,7 +29,7 @@ impl Env {
         // Copy in a child process: a write fd held by this multi-threaded test process could
         // leak into children other tests fork, and exec would fail with ETXTBSY.
         let ok = Command::new("cp")
-            .arg(env!("CARGO_BIN_EXE_ironpen"))
+            .arg(bin::ironpen())
             .arg(dir.path().join("ironpen"))
             .status()
             .unwrap()
@@ -53,7 +56,7 @@ impl Env {
 
     pub fn command(&self, who: Who, args: &[&str]) -> Command {
         let mut c = match who {
-            Who::Caller => Command::new(env!("CARGO_BIN_EXE_ironpen")),
+            Who::Caller => Command::new(bin::ironpen()),
             Who::Nobody => {
                 let mut c = Command::new(self.path().join("ironpen"));
                 c.uid(65534).gid(65534);
