@@ -23,7 +23,9 @@ struct Bins {
 impl Bins {
     fn new() -> Option<Bins> {
         let ironpen = bin::ironpen();
-        let probe = ironpen.with_file_name("seccomp-probe");
+        // The probe comes from this build even when IRONPEN_TEST_BIN names another ironpen.
+        let probe =
+            std::path::PathBuf::from(env!("CARGO_BIN_EXE_ironpen")).with_file_name("seccomp-probe");
         if !probe.exists() {
             let required = std::env::var("IRONPEN_TEST_REQUIRE").unwrap_or_default();
             assert!(
