@@ -95,7 +95,7 @@ fn init_setup(
     drop(ready_r);
     // Meanwhile init sets up what both share, on the other CPU: the host name and the network
     // namespace with loopback up (creating a network namespace is about 0.5 ms of the kernel's
-    // work, the costliest namespace by far). The program's process waits for this byte, then
+    // work, the costliest namespace by far). The program's process waits for this message, then
     // joins init's network namespace, before it drops its capabilities; if init fails here,
     // the socket just closes and the program never starts.
     let netns = shared_namespaces(spec)?;
@@ -311,11 +311,12 @@ fn program_setup(
         Some(tty) => crate::pty::attach_in_jail(tty, sock)?,
         None => rustix::process::setpgid(None, None).ctx("setpgid", String::new)?,
     }
+    // Before the rlimits: a low --rlimit nofile must not keep the namespace's fd from arriving.
+    join_init_network(spec, ready)?;
     for r in &spec.rlimits {
         r.apply()
             .ctx("setrlimit", || format!("--rlimit {}", r.resource))?;
     }
-    join_init_network(spec, ready)?;
     drop_privileges(spec)?;
     sysproc::join_new_session_keyring().ctx("keyctl(JOIN_SESSION_KEYRING)", || {
         "new session keyring".into()
