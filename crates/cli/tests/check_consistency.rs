@@ -3,15 +3,8 @@
 
 #[path = "common/bin.rs"]
 mod bin;
-use std::process::Command;
 
-fn ironpen(args: &[&str]) -> std::process::Output {
-    Command::new(bin::ironpen())
-        .args(args)
-        .current_dir("/")
-        .output()
-        .expect("spawn ironpen")
-}
+use bin::output as ironpen;
 
 /// The report's lines: feature -> (level, detail).
 fn report() -> std::collections::BTreeMap<String, (String, String)> {

@@ -4,7 +4,6 @@
 
 #[path = "common/bin.rs"]
 mod bin;
-use std::process::Command;
 
 fn node() -> Option<&'static str> {
     if std::path::Path::new("/usr/bin/node").exists() {
@@ -19,13 +18,7 @@ fn node() -> Option<&'static str> {
     None
 }
 
-fn ironpen(args: &[&str]) -> std::process::Output {
-    Command::new(bin::ironpen())
-        .args(args)
-        .current_dir("/")
-        .output()
-        .expect("spawn ironpen")
-}
+use bin::output as ironpen;
 
 #[test]
 fn node_directly_runs_with_the_builtin_exception() {

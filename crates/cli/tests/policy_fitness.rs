@@ -4,15 +4,8 @@
 
 #[path = "common/bin.rs"]
 mod bin;
-use std::process::Command;
 
-fn ironpen(args: &[&str]) -> std::process::Output {
-    Command::new(bin::ironpen())
-        .args(args)
-        .current_dir("/")
-        .output()
-        .expect("spawn ironpen")
-}
+use bin::output as ironpen;
 
 /// An advisory database with one entry affecting this kernel's branch, or None when the
 /// upstream version of this kernel is unknown (then the gate refuses anyway, for that reason).

@@ -10,3 +10,12 @@ pub fn ironpen() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ironpen")))
 }
+
+/// Run that ironpen with `args`, from `/`, and collect its output.
+pub fn output(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(ironpen())
+        .args(args)
+        .current_dir("/")
+        .output()
+        .expect("spawn ironpen")
+}
