@@ -75,13 +75,8 @@ fn init_setup(
         .ctx("prctl(PR_SET_DUMPABLE, 0)", String::new)?;
     // The program's process does the file-system work; init only forks it and waits, so it
     // keeps few pages of its own (memory per jail) and never held anything of the setup.
-    let (ready_r, ready_w) = rustix::net::socketpair(
-        rustix::net::AddressFamily::UNIX,
-        rustix::net::SocketType::SEQPACKET,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )
-    .ctx("socketpair", || "jail setup handshake".into())?;
+    let (ready_r, ready_w) =
+        protocol::pair().ctx("socketpair", || "jail setup handshake".into())?;
     let program_pid = match sysproc::clone3(0, None).ctx("clone3", || "program process".into())? {
         Forked::Child => {
             drop(ready_w);

@@ -27,6 +27,17 @@ pub enum Message {
 
 const MAX: usize = 64 * 1024;
 
+/// A connected pair of close-on-exec `SOCK_SEQPACKET` sockets: one datagram per message, and
+/// the peer's end of stream when its process dies.
+pub(crate) fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(rustix::net::socketpair(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::SEQPACKET,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )?)
+}
+
 pub(crate) fn send(sock: BorrowedFd<'_>, msg: &Message) -> io::Result<()> {
     let buf = serde_json::to_vec(msg).map_err(io::Error::other)?;
     rustix::net::send(sock, &buf, rustix::net::SendFlags::NOSIGNAL)?;
@@ -46,10 +57,10 @@ pub(crate) fn send_with_fd(
 /// One datagram, with `fd` attached (SCM_RIGHTS) if given.
 fn send_bytes(sock: BorrowedFd<'_>, buf: &[u8], fd: Option<BorrowedFd<'_>>) -> io::Result<()> {
     use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage};
-    let fds: Vec<BorrowedFd<'_>> = fd.into_iter().collect();
+    let fds = fd.as_slice();
     let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = SendAncillaryBuffer::new(&mut space);
-    if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+    if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(fds)) {
         return Err(io::Error::other(
             "SCM_RIGHTS does not fit the control buffer",
         ));

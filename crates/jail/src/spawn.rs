@@ -86,13 +86,7 @@ fn run_inner(
         rustix::thread::set_thread_groups(&[])
             .ctx("setgroups", || "[] (drop root's groups)".into())?;
     }
-    let (ours, theirs) = rustix::net::socketpair(
-        rustix::net::AddressFamily::UNIX,
-        rustix::net::SocketType::SEQPACKET,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )
-    .ctx("socketpair", || "sync socket".into())?;
+    let (ours, theirs) = protocol::pair().ctx("socketpair", || "sync socket".into())?;
 
     let mut handled: Vec<i32> = child::FORWARDED.to_vec();
     handled.extend_from_slice(crate::pty::signals(spec.tty.as_ref()));
