@@ -10,7 +10,10 @@
 # of the rounds is reported per command), ROOTLESS=0 to skip the uid-65534 rows.
 # The uid-65534 rows run hyperfine itself as uid 65534, so each measured command is started
 # directly (no setpriv exec inside the measurement).
-# Needs: hyperfine, bwrap, jq, setpriv (Debian: hyperfine bubblewrap jq util-linux).
+# "floor (C)" is bench/floor.c: the same kernel work as ironpen's default jail in plain C, with
+# nothing else (no command line, no policy, no error reporting): how far below bubblewrap any
+# implementation of these protections could get on this machine.
+# Needs: hyperfine, bwrap, jq, setpriv, cc (Debian: hyperfine bubblewrap jq util-linux gcc).
 set -euo pipefail
 
 RUNS=${RUNS:-100}
@@ -20,8 +23,8 @@ ROOTLESS=${ROOTLESS:-1}
 
 die() { echo "startup.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (it also measures the rootless case as uid 65534)"
-for t in hyperfine bwrap jq setpriv; do
-    command -v "$t" >/dev/null || die "$t is not installed (apt-get install hyperfine bubblewrap jq util-linux)"
+for t in hyperfine bwrap jq setpriv cc; do
+    command -v "$t" >/dev/null || die "$t is not installed (apt-get install hyperfine bubblewrap jq util-linux gcc)"
 done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +58,10 @@ cp "$IRONPEN" "$tmp/ironpen"
 chmod 755 "$tmp"/ironpen*
 IRONPEN=$tmp/ironpen
 [ -z "$IRONPEN_STATIC" ] || IRONPEN_STATIC=$tmp/ironpen-static
+FLOOR=$tmp/floor
+cc -O2 -static-pie -o "$FLOOR" "$root/bench/floor.c" || die "cannot build bench/floor.c"
+chmod 755 "$FLOOR"
+"$FLOOR" /bin/true || die "\`$FLOOR /bin/true\` fails (exit $?)"
 for bin in "$IRONPEN" $IRONPEN_STATIC; do
     "$bin" run -- /bin/true || die "\`$bin run -- /bin/true\` fails (exit $?); nothing to measure"
 done
@@ -69,12 +76,14 @@ cmds=(
     -n native "/bin/true"
     -n "unshare -Urmpf" "unshare -Urmpf --mount-proc /bin/true"
     -n bwrap "$BWRAP /bin/true"
+    -n "floor (C)" "$FLOOR /bin/true"
     -n ironpen "$IRONPEN run -- /bin/true"
 )
 [ -z "$IRONPEN_STATIC" ] || cmds+=(-n "ironpen (static)" "$IRONPEN_STATIC run -- /bin/true")
 nobody_cmds=(
     -n "native (uid 65534)" "/bin/true"
     -n "bwrap (uid 65534)" "$BWRAP /bin/true"
+    -n "floor (C, uid 65534)" "$FLOOR /bin/true"
     -n "ironpen (uid 65534)" "$IRONPEN run -- /bin/true"
 )
 # Other work on the machine disturbs single commands for seconds at a time; several rounds,
@@ -104,7 +113,7 @@ printf '\n%-22s %10s %10s %14s\n' command "median ms" "mean ms" "÷ bwrap"
 jq -r '.results[] | [.command, .median * 1000, .mean * 1000] | @tsv' "$tmp/h.json" |
 while IFS=$'\t' read -r name med mean; do
     ref=$bw
-    case "$name" in *"(uid 65534)"*) ref=$(median "bwrap (uid 65534)");; esac
+    case "$name" in *"uid 65534)"*) ref=$(median "bwrap (uid 65534)");; esac
     printf '%-22s %10.3f %10.3f %13.2fx\n' "$name" "$med" "$mean" "$(echo "$med / $ref" | bc -l)"
 done
 verdict() { # name, bwrap name
@@ -117,7 +126,12 @@ verdict() { # name, bwrap name
 }
 echo
 verdict ironpen bwrap
-[ "$ROOTLESS" = 1 ] && verdict "ironpen (uid 65534)" "bwrap (uid 65534)"
+[ -z "$IRONPEN_STATIC" ] || verdict "ironpen (static)" bwrap
+verdict "floor (C)" bwrap
+if [ "$ROOTLESS" = 1 ]; then
+    verdict "ironpen (uid 65534)" "bwrap (uid 65534)"
+    verdict "floor (C, uid 65534)" "bwrap (uid 65534)"
+fi
 
 # ---- memory held by the sandbox's own processes while the jail runs `sleep`
 # All processes in the tree under $1, one pid per line (including $1).
