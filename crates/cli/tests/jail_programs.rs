@@ -285,3 +285,35 @@ fn stdio_passes_through() {
         assert_eq!(out.stderr, "to-stderr\n", "[{}] stderr", v.name());
     });
 }
+
+/// A jailed program starts with SIGPIPE at its default action, as outside any jail (ironpen's
+/// own Rust runtime ignores SIGPIPE, and an ignored signal stays ignored across execve): `yes |
+/// head` ends quietly instead of `yes` reporting "Broken pipe".
+#[test]
+fn sigpipe_has_its_default_action() {
+    sh_in_jail(
+        "sigpipe_default",
+        &["yes", "head", "sed"],
+        "{ yes | head -n 1; } 2>&1; sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status",
+        |out, v| {
+            assert!(
+                !out.contains("Broken pipe"),
+                "[{}] `yes` got EPIPE instead of SIGPIPE: {out}",
+                v.name()
+            );
+            let mut lines = out.lines();
+            assert_eq!(lines.next(), Some("y"), "[{}] {out}", v.name());
+            let ignored = lines
+                .next()
+                .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                .unwrap_or_else(|| panic!("[{}] no SigIgn line: {out}", v.name()));
+            assert_eq!(
+                ignored & (1 << (13 - 1)),
+                0,
+                "[{}] SIGPIPE is ignored in the jail (SigIgn {ignored:x})",
+                v.name()
+            );
+            assert_eq!(lines.next(), None, "[{}] {out}", v.name());
+        },
+    );
+}

@@ -40,6 +40,7 @@ pub(crate) mod libc_sig {
     pub const SIGQUIT: i32 = 3;
     pub const SIGUSR1: i32 = 10;
     pub const SIGUSR2: i32 = 12;
+    pub const SIGPIPE: i32 = 13;
     pub const SIGTERM: i32 = 15;
     pub const SIGCHLD: i32 = 17;
     pub const SIGWINCH: i32 = 28;
@@ -341,6 +342,10 @@ fn program_setup(
     }
     let _ = protocol::send(sock, &Message::Report(report));
     signal::set_mask(&SigSet::empty()).ctx("sigprocmask", || "unblock signals".into())?;
+    // SIGPIPE as outside any jail: ignored only by ironpen's own runtime (see the function).
+    signal::restore_default_action(libc_sig::SIGPIPE).ctx("sigaction(SIGPIPE, SIG_DFL)", || {
+        "program's signal actions".into()
+    })?;
     // Last: from here on only the syscalls the filter allows (execve among them).
     if !seccomp.is_empty() {
         let profile = || {

@@ -47,6 +47,20 @@ pub fn set_mask(set: &SigSet) -> io::Result<SigSet> {
     sigprocmask(libc::SIG_SETMASK, set)
 }
 
+/// Give `signo` its default action back (SIG_DFL). An ignored signal stays ignored across
+/// execve; Rust's runtime ignores SIGPIPE in ironpen itself, so a program started from it would
+/// otherwise get EPIPE errors where it expects to be stopped (`yes | head`). Like
+/// `std::process::Command`, which resets SIGPIPE in the children it spawns.
+pub fn restore_default_action(signo: i32) -> io::Result<()> {
+    // SAFETY: sigaction is plain data; zeroed is a valid value (empty mask, no flags), and
+    // SIG_DFL installs no handler, so no code of ours can run in signal context.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = libc::SIG_DFL;
+    // SAFETY: `action` is an initialised sigaction owned by this frame; no old action wanted.
+    let ret = unsafe { libc::sigaction(signo, &action, std::ptr::null_mut()) };
+    crate::check(libc::c_long::from(ret)).map(drop)
+}
+
 /// A received signal: its number and the sender's pid as seen from our pid namespace (0 when the
 /// sender lives in an ancestor namespace, or for kernel-generated signals).
 #[derive(Debug, Clone, Copy)]
