@@ -184,3 +184,31 @@ fn init_and_program_share_the_jails_network_namespace() {
         env.assert_clean();
     });
 }
+
+/// The jail's own host name resolves, to loopback (127.0.1.1), with a private network and with
+/// the host's: `hostname -i`, Python's `gethostbyname(gethostname())` and Java's
+/// `getLocalHost` fail without it.
+#[test]
+fn own_hostname_resolves() {
+    each_variant("own_hostname_resolves", |env, v| {
+        let cases: [&[&str]; 3] = [
+            &[],
+            &["--hostname", "build-7"],
+            &["--share-net", "--hostname", "build-7"],
+        ];
+        for opts in cases {
+            let out = env.run(v, opts, &["/bin/sh", "-c", "getent hosts \"$(hostname)\""]);
+            assert_eq!(
+                out.code,
+                Some(0),
+                "[{}] {opts:?}: getent hosts $(hostname): {}{}",
+                v.name(),
+                out.stdout,
+                out.stderr
+            );
+            let want = format!("127.0.1.1 {}", opts.last().copied().unwrap_or("ironpen"));
+            let got = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(got, want, "[{}] {opts:?}", v.name());
+        }
+    });
+}

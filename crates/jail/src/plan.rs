@@ -89,7 +89,6 @@ const ETC_ENTRIES: &[&str] = &[
     "ld.so.conf.d",
     "alternatives",
     "nsswitch.conf",
-    "hosts",
     "host.conf",
     "localtime",
     "timezone",
@@ -102,6 +101,56 @@ const ETC_ENTRIES: &[&str] = &[
 
 /// /etc files up to this size are copied into the jail instead of bound (see default_mounts).
 const SMALL_ETC_FILE: u64 = 32 * 1024;
+
+/// The jail's /etc/hosts: the host's entries plus the jail's own host name, which must resolve
+/// (`hostname -i`, Python's `gethostbyname(gethostname())`, Java's `getLocalHost` fail
+/// without it) — to 127.0.1.1, Debian's address for the machine's own name, which the jail's
+/// loopback serves. A host file too large to copy is bound unchanged with `--share-net` (its
+/// entries are what the shared network needs) and replaced by loopback's names otherwise.
+fn etc_hosts(hostname: &str, share_net: bool) -> MountOp {
+    const HOST: &str = "/etc/hosts";
+    let file = |host: &str| MountOp::File {
+        dst: HOST.into(),
+        contents: hosts_with_name(host, hostname),
+        mode: 0o644,
+    };
+    let small = std::fs::metadata(HOST).map(|m| m.is_file() && m.len() <= SMALL_ETC_FILE);
+    match (small, share_net) {
+        (Ok(true), _) => match std::fs::read_to_string(HOST) {
+            Ok(host) => file(&host),
+            Err(_) if share_net => ro_bind(HOST),
+            Err(_) => file(LOOPBACK_HOSTS),
+        },
+        (Ok(false), true) => ro_bind(HOST),
+        _ => file(LOOPBACK_HOSTS),
+    }
+}
+
+/// /etc/hosts when the host's cannot be used.
+const LOOPBACK_HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+
+/// `host` (a hosts file) with a line for `hostname` at 127.0.1.1 unless it already names it.
+/// A name that cannot stand in a hosts file (blanks, a comment sign, a line break) is not added.
+fn hosts_with_name(host: &str, hostname: &str) -> String {
+    let usable = hostname
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    let listed = host.lines().any(|l| {
+        let entry = l.split('#').next().unwrap_or("");
+        entry
+            .split_whitespace()
+            .skip(1)
+            .any(|name| name == hostname)
+    });
+    let mut out = host.to_owned();
+    if usable && !listed {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!("127.0.1.1\t{hostname}\n"));
+    }
+    out
+}
 
 /// Top-level directories that are usrmerge symlinks on modern distributions (or real
 /// directories on older ones, then bound read-only).
@@ -173,7 +222,7 @@ impl Request {
                 "must be 1-64 bytes without '/' or NUL",
             ));
         }
-        let mut mounts = default_mounts(&ids, self.share_net);
+        let mut mounts = default_mounts(&ids, self.share_net, &hostname);
         for m in &self.mounts {
             mounts.push(user_mount(m)?);
         }
@@ -433,7 +482,7 @@ fn ro_bind(p: &str) -> MountOp {
 }
 
 /// The default jail's file system, before user mounts. See docs/jail.md.
-fn default_mounts(ids: &Identity, share_net: bool) -> Vec<MountOp> {
+fn default_mounts(ids: &Identity, share_net: bool, hostname: &str) -> Vec<MountOp> {
     let mut ops = vec![MountOp::Bind {
         src: "/usr".into(),
         dst: "/usr".into(),
@@ -494,6 +543,7 @@ fn default_mounts(ids: &Identity, share_net: bool) -> Vec<MountOp> {
             Err(_) => {}
         }
     }
+    ops.push(etc_hosts(hostname, share_net));
     let (u, g) = (ids.uid, ids.gid);
     let mut passwd = String::new();
     let mut group = String::new();
@@ -654,6 +704,49 @@ fn check_target(flag: &str, dst: &Path) -> Result<(), SpecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_file_names_the_jail() {
+        let host = "127.0.0.1 localhost\n# comment naming ironpen\n10.0.0.5 db";
+        assert_eq!(
+            hosts_with_name(host, "ironpen"),
+            format!("{host}\n127.0.1.1\tironpen\n")
+        );
+        // Already there (even as an alias): unchanged.
+        let listed = "127.0.0.1 localhost\n10.0.0.7 web.lan web # the box\n";
+        assert_eq!(hosts_with_name(listed, "web"), listed);
+        // Names that would break the file or add lines are left out.
+        for bad in ["a b", "x\n10.0.0.1 evil", "h#1", "tab\there"] {
+            assert_eq!(
+                hosts_with_name(LOOPBACK_HOSTS, bad),
+                LOOPBACK_HOSTS,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            hosts_with_name("", "box-1.example"),
+            "127.0.1.1\tbox-1.example\n"
+        );
+    }
+
+    #[test]
+    fn default_plan_has_a_hosts_file_with_the_jail_name() {
+        let mut r = req(&["true"]);
+        r.hostname = Some("jailbox".into());
+        let spec = r.plan().unwrap();
+        let hosts = spec
+            .mounts
+            .iter()
+            .find_map(|m| match m {
+                MountOp::File { dst, contents, .. } if dst == Path::new("/etc/hosts") => {
+                    Some(contents.clone())
+                }
+                _ => None,
+            })
+            .expect("a generated /etc/hosts");
+        assert!(hosts.contains("127.0.1.1\tjailbox\n"), "{hosts}");
+        assert!(hosts.contains("localhost"), "{hosts}");
+    }
 
     fn req(argv: &[&str]) -> Request {
         Request {
