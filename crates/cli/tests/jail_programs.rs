@@ -317,3 +317,43 @@ fn sigpipe_has_its_default_action() {
         },
     );
 }
+
+/// Java on Debian: the JDK's `conf/` and `lib/security/cacerts` are symlinks into /etc
+/// (/etc/java-N-openjdk, /etc/ssl/certs/java); `keytool` must load java.security and the CA
+/// store. Started directly (not from a shell), it also gets MDWE's built-in JIT exception.
+#[test]
+fn java_keytool_loads_security_config_and_cacerts() {
+    let test = "java_keytool";
+    let Some(keytool) = host_tool("keytool") else {
+        skip(test, "keytool (a Java runtime) is not installed");
+        return;
+    };
+    each_variant(test, |env, v| {
+        let out = env.run(
+            v,
+            &[],
+            &[&keytool, "-list", "-cacerts", "-storepass", "changeit"],
+        );
+        assert!(
+            out.code == Some(0)
+                && out.stdout.contains("Keystore type")
+                && out.stdout.contains("Your keystore contains"),
+            "[{}] keytool -list -cacerts: exit {:?}\n{}{}",
+            v.name(),
+            out.status,
+            out.stdout,
+            out.stderr
+        );
+    });
+}
+
+/// man finds its configuration (/etc/manpath.config) and groff its macros: `man ls` renders.
+#[test]
+fn man_renders_a_page() {
+    sh_in_jail(
+        "man_page",
+        &["man", "groff"],
+        "man -P cat ls 2>&1 | head -n 1",
+        |out, v| assert!(out.contains("LS(1)"), "[{}] man ls: {out}", v.name()),
+    );
+}

@@ -90,6 +90,7 @@ const ETC_ENTRIES: &[&str] = &[
     "alternatives",
     "nsswitch.conf",
     "host.conf",
+    "gai.conf",
     "localtime",
     "timezone",
     "ssl",
@@ -97,6 +98,22 @@ const ETC_ENTRIES: &[&str] = &[
     "protocols",
     "services",
     "os-release",
+    "mime.types",
+    // Interactive shells (`ironpen shell`): readline's keys, bash's system-wide rc.
+    "inputrc",
+    "bash.bashrc",
+    // man: its search path and groff's local macros.
+    "manpath.config",
+    "groff",
+    // fontconfig (anything that renders text: plots, graphviz, ImageMagick).
+    "fonts",
+    // OpenJDK on Debian/Ubuntu: the JDK's conf/ and lib/jvm.cfg are symlinks into these
+    // (java.security, TLS and crypto policy); without them `java` fails to set up security.
+    "java-8-openjdk",
+    "java-11-openjdk",
+    "java-17-openjdk",
+    "java-21-openjdk",
+    "java-25-openjdk",
 ];
 
 /// /etc files up to this size are copied into the jail instead of bound (see default_mounts).
