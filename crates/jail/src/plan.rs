@@ -98,7 +98,6 @@ const ETC_ENTRIES: &[&str] = &[
     "protocols",
     "services",
     "os-release",
-    "mime.types",
     // Interactive shells (`ironpen shell`): readline's keys, bash's system-wide rc.
     "inputrc",
     "bash.bashrc",
