@@ -98,7 +98,9 @@ const ETC_ENTRIES: &[&str] = &[
     "protocols",
     "services",
     "os-release",
-    // Interactive shells (`ironpen shell`): readline's keys, bash's system-wide rc.
+    // Interactive shells: readline's keys; bash's system-wide rc, read by an interactive
+    // non-login bash (`ironpen run -- bash` on a terminal; `ironpen shell` is a login shell
+    // and, with no /etc/profile, keeps the environment ironpen set).
     "inputrc",
     "bash.bashrc",
     // man: its search path and groff's local macros.
